@@ -1,0 +1,109 @@
+package nginx
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// EdgeSpec is everything an edge's nginx.conf depends on. It holds nothing
+// about other edges, so adding or removing an edge never changes this one.
+type EdgeSpec struct {
+	// Layout says where files live. Required.
+	Layout Layout
+	// Name identifies the edge in the X-LiveCDN-Edge header, e.g. "ams3-1". Required.
+	Name string
+	// HTTPListen serves viewers, e.g. "80". Required.
+	HTTPListen string
+	// RTMPListen is the edge-local RTMP server the static pulls feed; nothing
+	// outside the node needs it, so keep it on loopback, e.g. "127.0.0.1:1935". Required.
+	RTMPListen string
+	// Origin is the origin's RTMP address as IP:PORT. An IP, not a name: nginx
+	// resolves a pull's host once at start-up and refuses to start when it
+	// cannot. Required.
+	Origin string
+	// Stream is the event's stream. Required.
+	Stream Stream
+	// RelayToken lets the edge play from the origin; see RelayToken. Required, secret.
+	RelayToken string
+	// AdminCIDRs may read stub_status and rtmp_stat. Required.
+	AdminCIDRs []string
+}
+
+// HLSPath is the URL path under which an edge serves playlists and segments.
+const HLSPath = "/hls/"
+
+type edgeView struct {
+	EdgeSpec
+	Pulls    []edgePull
+	Variants []edgeVariant
+	// SegmentMaxAge is how long a segment may be cached: its name is reused
+	// when the encoder restarts (names are stream timestamps), so not long.
+	SegmentMaxAge int
+}
+
+type edgePull struct{ URL, Name string }
+
+type edgeVariant struct {
+	Suffix    string
+	Bandwidth int
+	Width     int
+	Height    int
+}
+
+// RenderEdgeConf renders an edge's nginx.conf.
+func RenderEdgeConf(spec EdgeSpec) (string, error) {
+	view, err := spec.view()
+	if err != nil {
+		return "", err
+	}
+	return execute("edge.conf.tmpl", view)
+}
+
+func (spec EdgeSpec) view() (edgeView, error) {
+	var p problems
+	l := spec.Layout
+	p.absPath("Layout.ModulePath", l.ModulePath)
+	p.absPath("Layout.PIDFile", l.PIDFile)
+	p.absPath("Layout.LogDir", l.LogDir)
+	p.absPath("Layout.TempDir", l.TempDir)
+	p.absPath("Layout.HLSDir", l.HLSDir)
+	p.absPath("Layout.WebRoot", l.WebRoot)
+	if !nodeNameRE.MatchString(spec.Name) {
+		p.add("Name", spec.Name, "use 1 to 63 of a-z, 0-9 and '-', e.g. ams3-1")
+	}
+	p.listen("HTTPListen", spec.HTTPListen)
+	p.listen("RTMPListen", spec.RTMPListen)
+	if ap, err := netip.ParseAddrPort(spec.Origin); err != nil || ap.Port() == 0 || ap.Addr().IsUnspecified() {
+		p.add("Origin", spec.Origin, "use the origin's reserved IP and RTMP port, e.g. 203.0.113.10:1935")
+	}
+	p.stream(spec.Stream)
+	p.secret("RelayToken", spec.RelayToken)
+	spec.AdminCIDRs = p.cidrs("AdminCIDRs", spec.AdminCIDRs, true)
+	if err := p.err(fmt.Sprintf("edge %q", spec.Name)); err != nil {
+		return edgeView{}, err
+	}
+
+	s := spec.Stream
+	view := edgeView{EdgeSpec: spec, SegmentMaxAge: s.PlaylistSeconds}
+	if len(s.Renditions) == 0 {
+		view.Pulls = []edgePull{spec.pull(IngestApp, s.Name)}
+		return view, nil
+	}
+	for _, r := range s.Renditions {
+		view.Pulls = append(view.Pulls, spec.pull(LadderApp, s.StreamName(r)))
+		view.Variants = append(view.Variants, edgeVariant{
+			Suffix:    "_" + r.Name,
+			Bandwidth: (r.VideoKbps + s.AudioKbps) * 1000,
+			Width:     r.Width,
+			Height:    r.Height,
+		})
+	}
+	return view, nil
+}
+
+func (spec EdgeSpec) pull(app, name string) edgePull {
+	return edgePull{
+		URL:  fmt.Sprintf("rtmp://%s/%s/%s?relay=%s", spec.Origin, app, name, spec.RelayToken),
+		Name: name,
+	}
+}
