@@ -4,11 +4,21 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	htmltemplate "html/template"
+	"io"
 	"text/template"
 )
 
 //go:embed templates
 var templateFS embed.FS
+
+//go:embed site
+var siteFS embed.FS
+
+// siteTemplates escape what they render, as the event name comes from config.
+var siteTemplates = htmltemplate.Must(htmltemplate.New("site").
+	Option("missingkey=error").
+	ParseFS(siteFS, "site/*.tmpl"))
 
 // templates are parsed once; a missing key is an error, never "<no value>".
 var templates = template.Must(template.New("livecdn").
@@ -21,9 +31,17 @@ var templates = template.Must(template.New("livecdn").
 	}).
 	ParseFS(templateFS, "templates/*.tmpl"))
 
+type executor interface {
+	ExecuteTemplate(w io.Writer, name string, data any) error
+}
+
 func execute(name string, data any) (string, error) {
+	return executeWith(templates, name, data)
+}
+
+func executeWith(t executor, name string, data any) (string, error) {
 	var buf bytes.Buffer
-	if err := templates.ExecuteTemplate(&buf, name, data); err != nil {
+	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
 		return "", fmt.Errorf("render %s: %w", name, err)
 	}
 	return buf.String(), nil

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/livecdn/livecdn/lab"
+)
+
+// defaultHLSJS is where `make hlsjs` puts hls.js for the lab's player page.
+const defaultHLSJS = ".cache/hlsjs/hls.min.js"
+
+func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	opts := lab.DefaultOptions()
+	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: livecdn lab [flags]")
+		fmt.Fprintln(stderr, "\nRuns an origin and edges on loopback with real nginx-rtmp, prints one line of JSON")
+		fmt.Fprintln(stderr, "on stdout once every edge serves HLS, and runs until interrupted.")
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	fs.IntVar(&opts.Edges, "edges", opts.Edges, "number of edges (1-50)")
+	renditions := fs.String("renditions", "off", "ABR ladder on the origin: on or off")
+	source := fs.String("source", string(opts.Source), "what publishes: testsrc (ffmpeg test pattern with tone) or none")
+	fs.StringVar(&opts.StreamKey, "stream-key", "", "publish key (default: random)")
+	fs.StringVar(&opts.SourceSize, "source-size", opts.SourceSize, "test pattern frame size")
+	fs.StringVar(&opts.HLSJS, "hlsjs", defaultHLSJS, "local hls.min.js for the player page (see `make hlsjs`)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch *renditions {
+	case "on":
+		opts.Renditions = true
+	case "off":
+	default:
+		return fmt.Errorf("--renditions: %q: use on or off", *renditions)
+	}
+	opts.Source = lab.Source(*source)
+	if _, err := os.Stat(opts.HLSJS); err != nil {
+		fmt.Fprintf(stderr, "lab: no hls.js at %s (run `make hlsjs`): the player page will only play in browsers with native HLS\n", opts.HLSJS)
+		opts.HLSJS = ""
+	}
+	opts.Log = stderr
+
+	l, err := lab.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+
+	line, err := json.Marshal(l.Info())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s\n", line)
+	info := l.Info()
+	fmt.Fprintf(stderr, "lab: ready in %s\n", l.Dir())
+	fmt.Fprintf(stderr, "lab: publish to %s/%s?key=%s\n", info.Ingest, info.Stream, info.StreamKey)
+	for _, e := range info.Edges {
+		fmt.Fprintf(stderr, "lab: %s: open %s in a browser (HLS %s)\n", e.Name, e.Player, e.HLS)
+	}
+	fmt.Fprintln(stderr, "lab: press Ctrl-C to stop")
+	<-ctx.Done()
+	fmt.Fprintln(stderr, "lab: stopping")
+	return l.Close()
+}
