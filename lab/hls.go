@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -21,9 +22,44 @@ type Playlist struct {
 	Segments []string
 	// Names are the segments' names as listed.
 	Names []string
+	// MediaSequence is the sequence number of the first segment.
+	MediaSequence int
+}
+
+// End identifies the newest segment: it changes whenever a segment is added,
+// even when an encoder restart makes nginx-rtmp reuse timestamp names.
+func (p Playlist) End() string {
+	if len(p.Names) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d:%s", p.MediaSequence+len(p.Names)-1, p.Names[len(p.Names)-1])
 }
 
 var httpClient = &http.Client{Timeout: 5 * time.Second}
+
+// StatusError is a response other than 200 OK.
+type StatusError struct {
+	URL  string
+	Code int
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("GET %s: %d %s", e.URL, e.Code, http.StatusText(e.Code))
+}
+
+// Status is the HTTP status GET rawURL answers with, or 0 when it does not answer.
+func Status(ctx context.Context, rawURL string) int {
+	_, err := Get(ctx, rawURL)
+	var se *StatusError
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.As(err, &se):
+		return se.Code
+	default:
+		return 0
+	}
+}
 
 // Get fetches a URL's body, failing on any status but 200.
 func Get(ctx context.Context, rawURL string) ([]byte, error) {
@@ -41,7 +77,7 @@ func Get(ctx context.Context, rawURL string) ([]byte, error) {
 		return nil, fmt.Errorf("GET %s: %w", rawURL, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return body, fmt.Errorf("GET %s: %s", rawURL, resp.Status)
+		return body, &StatusError{URL: rawURL, Code: resp.StatusCode}
 	}
 	return body, nil
 }
@@ -64,6 +100,11 @@ func FetchPlaylist(ctx context.Context, rawURL string) (Playlist, error) {
 		switch {
 		case strings.HasPrefix(line, "#EXT-X-STREAM-INF"):
 			variant = true
+		case strings.HasPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"):
+			p.MediaSequence, err = strconv.Atoi(strings.TrimPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"))
+			if err != nil {
+				return Playlist{}, fmt.Errorf("%s: bad media sequence %q", rawURL, line)
+			}
 		case line == "" || strings.HasPrefix(line, "#"):
 		default:
 			ref, err := base.Parse(line)

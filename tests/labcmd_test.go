@@ -1,0 +1,112 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/livecdn/livecdn/lab"
+	"github.com/livecdn/livecdn/nginx"
+)
+
+// buildLivecdn compiles the CLI once per test binary.
+func buildLivecdn(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "livecdn")
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/livecdn").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
+func TestLabCommandPrintsOneJSONLineAndCleansUp(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, lab.CheckTools(true))
+	bin := buildLivecdn(t)
+	hlsjs := filepath.Join(t.TempDir(), "hls.min.js")
+	require.NoError(t, os.WriteFile(hlsjs, []byte("// stand-in: this test does not run a browser\n"), 0o644))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "lab", "--edges", "2", "--source-size", "320x180", "--hlsjs", hlsjs)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	lines := bufio.NewScanner(stdout)
+	require.True(t, lines.Scan(), "no JSON line on stdout; stderr:\n%s", stderr.String())
+
+	var info lab.Info
+	dec := json.NewDecoder(strings.NewReader(lines.Text()))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(&info), "the line: %s", lines.Text())
+	assert.Regexp(t, `^rtmp://127\.0\.0\.1:\d+/live$`, info.Ingest)
+	assert.Equal(t, "lab", info.Stream)
+	assert.Regexp(t, `^lab-[0-9a-f]{32}$`, info.StreamKey, "a random key by default")
+	assert.Regexp(t, `^http://127\.0\.0\.1:\d+/stat$`, info.OriginStat)
+	require.Len(t, info.Edges, 2)
+	pids := []int{info.Origin.PID}
+	for i, e := range info.Edges {
+		assert.Equal(t, []string{"edge-1", "edge-2"}[i], e.Name)
+		assert.Regexp(t, `^http://127\.0\.0\.\d+:\d+/hls/lab\.m3u8$`, e.HLS)
+		// Printed only once every edge serves a playable playlist.
+		require.NoError(t, lab.CheckPlayable(ctx, e.HLS))
+		page, err := lab.Get(ctx, e.Player)
+		require.NoError(t, err)
+		assert.Contains(t, string(page), `src="`+nginx.HLSJSFile+`"`)
+		js, err := lab.Get(ctx, e.Player+nginx.HLSJSFile)
+		require.NoError(t, err)
+		assert.Contains(t, string(js), "stand-in")
+		assert.Equal(t, 200, lab.Status(ctx, e.Health))
+		pids = append(pids, e.PID)
+	}
+	for _, pid := range pids {
+		require.Positive(t, pid)
+		require.NoError(t, syscall.Kill(pid, 0), "pid %d runs", pid)
+	}
+	dir := regexp.MustCompile(`ready in (\S+)`).FindStringSubmatch(stderr.String())
+	require.Len(t, dir, 2, "stderr names the lab directory:\n%s", stderr.String())
+	require.DirExists(t, dir[1])
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.False(t, lines.Scan(), "exactly one line on stdout, got another: %s", lines.Text())
+	require.NoError(t, cmd.Wait(), "exit status after SIGTERM; stderr:\n%s", stderr.String())
+	for _, pid := range pids {
+		assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "pid %d is gone", pid)
+	}
+	assert.NoDirExists(t, dir[1])
+}
+
+func TestLabCommandRejectsBadFlags(t *testing.T) {
+	t.Parallel()
+	bin := buildLivecdn(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--renditions", "maybe"}, `--renditions: "maybe": use on or off`},
+		{[]string{"--source", "webcam"}, `source: "webcam"`},
+		{[]string{"--edges", "51"}, "edges: 51: run 1 to 50 edges"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	} {
+		out, err := exec.Command(bin, append([]string{"lab"}, tc.args...)...).CombinedOutput()
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit, "%v: %s", tc.args, out)
+		assert.NotZero(t, exit.ExitCode())
+		assert.Contains(t, string(out), tc.want, tc.args)
+	}
+}
