@@ -6,6 +6,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io"
+	"strings"
 	"text/template"
 )
 
@@ -35,8 +36,14 @@ type executor interface {
 	ExecuteTemplate(w io.Writer, name string, data any) error
 }
 
+// execute renders a text template. Rendered files end in exactly one
+// newline, however the template's define blocks are laid out.
 func execute(name string, data any) (string, error) {
-	return executeWith(templates, name, data)
+	out, err := executeWith(templates, name, data)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(out, "\n") + "\n", nil
 }
 
 func executeWith(t executor, name string, data any) (string, error) {

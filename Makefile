@@ -1,0 +1,70 @@
+# livecdn: `make lab` runs the whole CDN locally, `make test` proves it.
+# Both install what they need on Debian 12 first (see `deps`).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+GO ?= go
+CACHE := .cache
+
+# Debian packages the lab and the tests run: the same nginx, rtmp module and
+# ffmpeg the droplets install, plus the validators of what we render.
+APT_PACKAGES := nginx libnginx-mod-rtmp ffmpeg cloud-init shellcheck wrk
+
+# hls.js for the player page, pinned; its SRI hash lives in nginx/player.go.
+HLSJS_VERSION := 1.7.4
+HLSJS := $(CACHE)/hlsjs/hls.min.js
+
+.PHONY: help
+help:
+	@echo "make lab     run origin + 2 edges locally with a test pattern (Ctrl-C stops)"
+	@echo "make test    install what is missing, then run every check and test"
+	@echo "make bench   run the benchmarks (figures go in docs/BENCHMARKS.md)"
+	@echo "make golden  regenerate the golden files after an intended change"
+	@echo "make deps    install the Debian packages the lab and tests need"
+
+.PHONY: deps
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(HLSJS):
+	@command -v npm >/dev/null || { echo "npm is needed to fetch hls.js: apt-get install npm"; exit 1; }
+	@mkdir -p $(CACHE)/hlsjs
+	@cd $(CACHE)/hlsjs && npm pack --silent hls.js@$(HLSJS_VERSION) >/dev/null 2>&1 \
+		&& tar -xzf hls.js-$(HLSJS_VERSION).tgz --strip-components=2 package/dist/hls.min.js \
+		&& rm hls.js-$(HLSJS_VERSION).tgz
+	@echo "fetched hls.js $(HLSJS_VERSION) to $(HLSJS)"
+
+.PHONY: hlsjs
+hlsjs: $(HLSJS)
+
+.PHONY: lab
+lab: deps hlsjs
+	$(GO) run ./cmd/livecdn lab
+
+.PHONY: test
+test: deps hlsjs check
+	LIVECDN_HLSJS=$(abspath $(HLSJS)) $(GO) test -count=1 -timeout 30m ./...
+
+# Static checks: formatting and vet.
+.PHONY: check
+check:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: golden
+golden:
+	UPDATE_GOLDEN=1 $(GO) test ./nginx/... ./cmd/...
+
+.PHONY: bench
+bench: deps hlsjs
+	bash bench/run.sh

@@ -1,0 +1,116 @@
+package nginx
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The specs every test starts from. Addresses are from the documentation
+// ranges (RFC 5737) and the key is fake, so golden files can be published.
+const (
+	exampleStreamKey = "Example_stream-key-0123456789abcdef"
+	exampleOriginIP  = "203.0.113.10"
+)
+
+func exampleStream() Stream {
+	return Stream{Name: "con-main", FragmentSeconds: 2, PlaylistSeconds: 12}
+}
+
+func exampleLadderStream() Stream {
+	s := exampleStream()
+	s.AudioKbps = 128
+	s.Renditions = []Rendition{
+		{Name: "1080p", Width: 1920, Height: 1080, VideoKbps: 5000},
+		{Name: "720p", Width: 1280, Height: 720, VideoKbps: 2800},
+		{Name: "480p", Width: 854, Height: 480, VideoKbps: 1200},
+	}
+	return s
+}
+
+func exampleOrigin() OriginSpec {
+	return OriginSpec{
+		Layout:      ProductionLayout(),
+		RTMPListen:  "1935",
+		StatListen:  "8080",
+		AuthListen:  "127.0.0.1:8086",
+		Stream:      exampleStream(),
+		StreamKey:   exampleStreamKey,
+		IngestCIDRs: []string{"198.51.100.23/32"},
+		AdminCIDRs:  []string{"203.0.113.0/28"},
+	}
+}
+
+func exampleEdge(name string) EdgeSpec {
+	return EdgeSpec{
+		Layout:     ProductionLayout(),
+		Name:       name,
+		HTTPListen: "80",
+		RTMPListen: "127.0.0.1:1935",
+		Origin:     exampleOriginIP + ":1935",
+		Stream:     exampleStream(),
+		RelayToken: RelayToken(exampleStreamKey),
+		AdminCIDRs: []string{"203.0.113.0/28"},
+	}
+}
+
+func exampleSite() []SiteFile {
+	return []SiteFile{
+		{Path: "index.html", Content: "<!doctype html>\n<title>con-main</title>\n<script src=\"js/player.js\"></script>\n"},
+		{Path: "js/player.js", Content: "// Stand-in for the player page.\nconsole.log(\"con-main\");\n"},
+	}
+}
+
+// goldenCase is one node to render; its files under testdata/golden are
+// NAME.conf (nginx.conf) and NAME.user-data.yaml.
+type goldenCase struct {
+	name   string
+	origin *OriginSpec
+	edge   *EdgeSpec
+	site   []SiteFile
+}
+
+// goldenCases are the production-like nodes whose output is pinned. Adding a
+// case here and running UPDATE_GOLDEN=1 go test ./nginx/... adds its files.
+func goldenCases() []goldenCase {
+	single := exampleOrigin()
+
+	ladder := exampleOrigin()
+	ladder.Stream = exampleLadderStream()
+	ladder.Record = true
+	ladder.EdgeCIDRs = []string{"198.51.100.128/25", "203.0.113.64/26"}
+
+	edgeSingle := exampleEdge("ams3-1")
+
+	edgeLadder := exampleEdge("sgp1-1")
+	edgeLadder.Stream = exampleLadderStream()
+
+	return []goldenCase{
+		{name: "origin-single", origin: &single},
+		{name: "origin-ladder-record", origin: &ladder},
+		{name: "edge-single", edge: &edgeSingle},
+		{name: "edge-ladder", edge: &edgeLadder, site: exampleSite()},
+	}
+}
+
+// render returns the case's nginx.conf and user data.
+func (c goldenCase) render(t *testing.T) (conf, userData string) {
+	t.Helper()
+	var err error
+	switch {
+	case c.origin != nil:
+		conf, err = RenderOriginConf(*c.origin)
+		require.NoError(t, err)
+		userData, err = RenderOriginUserData(*c.origin)
+		require.NoError(t, err)
+	case c.edge != nil:
+		conf, err = RenderEdgeConf(*c.edge)
+		require.NoError(t, err)
+		userData, err = RenderEdgeUserData(*c.edge, c.site)
+		require.NoError(t, err)
+	default:
+		panic(fmt.Sprintf("golden case %q has neither an origin nor an edge", c.name))
+	}
+	return conf, userData
+}
