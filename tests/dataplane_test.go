@@ -3,7 +3,9 @@ package tests
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,6 +126,32 @@ func TestSingleQuality(t *testing.T) {
 		}
 		require.Positive(t, ok(), "viewers fetched playlists and segments")
 		require.Zero(t, failed(), "viewer fetches that failed")
+
+		// The edges' access logs (flushed every 5 s) count every viewer: the
+		// 100 players, and the lab's readiness probe on each edge.
+		want := 100 + len(info.Edges)
+		eventually(t, "access logs count every viewer", func(context.Context) error {
+			total := 0
+			for _, e := range info.Edges {
+				f, err := os.Open(filepath.Join(l.Dir(), e.Name, "log", "access.log"))
+				if err != nil {
+					return err
+				}
+				count, err := nginx.CountViewers(f, time.Now().Add(-time.Minute))
+				f.Close()
+				if err != nil {
+					return err
+				}
+				if count.Malformed > 0 {
+					return fmt.Errorf("%s: %d malformed log lines", e.Name, count.Malformed)
+				}
+				total += count.Viewers
+			}
+			if total != want {
+				return fmt.Errorf("counted %d viewers, want %d", total, want)
+			}
+			return nil
+		})
 	})
 
 	t.Run("health follows the stream", func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
 	"strings"
 	"sync"
@@ -65,6 +67,27 @@ func eventually(t *testing.T, what string, check func(ctx context.Context) error
 	}
 }
 
+// fetchAs GETs url with a user agent, as a particular player would.
+func fetchAs(ctx context.Context, url, agent string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("User-Agent", agent)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}
+
 func wantStatus(url string, want int) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		if got := lab.Status(ctx, url); got != want {
@@ -111,13 +134,14 @@ func videoSize(t *testing.T, url string) string {
 }
 
 // viewers fetches playlists and their newest segments from every edge as
-// n concurrent players would, until stop is closed. It returns how many
-// fetches succeeded and failed.
+// n concurrent players would, each with its own user agent, until stop is
+// closed. It returns how many rounds succeeded and failed.
 func viewers(urls []string, n int, stop <-chan struct{}) (ok, failed func() int) {
 	var mu sync.Mutex
 	var good, bad int
 	for i := range n {
 		url := urls[i%len(urls)]
+		agent := fmt.Sprintf("livecdn-test-viewer/%d", i)
 		go func() {
 			ctx := context.Background()
 			for {
@@ -126,7 +150,10 @@ func viewers(urls []string, n int, stop <-chan struct{}) (ok, failed func() int)
 					return
 				default:
 				}
-				err := lab.CheckPlayable(ctx, url)
+				err := fetchAs(ctx, url, agent)
+				if err == nil {
+					err = lab.CheckPlayable(ctx, url)
+				}
 				mu.Lock()
 				if err == nil {
 					good++
