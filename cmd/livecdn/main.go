@@ -24,7 +24,9 @@ type command struct {
 
 // commands lists every subcommand; each lives in its own file.
 var commands = map[string]command{
-	"lab": {summary: "run origin and edges locally on real nginx-rtmp", run: runLab},
+	"lab":     {summary: "run origin and edges locally on real nginx-rtmp", run: runLab},
+	"plan":    {summary: "plan edges, egress and cost for a stack from its stack file", run: runPlan},
+	"viewers": {summary: "count an edge's viewers from its access log", run: runViewers},
 }
 
 func main() {

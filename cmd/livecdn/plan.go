@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/livecdn/livecdn/config"
+	"github.com/livecdn/livecdn/plan"
+)
+
+// stackNamePattern is what Pulumi allows in a stack name; anything else cannot name a stack file, and a
+// slash or dot-dot would read a file outside --dir.
+var stackNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+// runPlan is `livecdn plan`: it reads a stack file (no Pulumi, no secrets, no network) and prints how
+// many edges each region gets, what the origin and edges send, and what the event costs, so a team can
+// size and budget an event before `pulumi up`.
+func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stack := fs.String("stack", "", "stack to plan: reads Pulumi.`NAME`.yaml (required)")
+	dir := fs.String("dir", ".", "directory holding the stack files")
+	asJSON := fs.Bool("json", false, "print the plan as JSON (the same shape the Pulumi program exports)")
+	hours := fs.Float64("hours", 10, "event length in hours, for the total cost")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: livecdn plan --stack NAME [--dir DIR] [--hours H] [--json]")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Plans edges, egress and cost for a stack from its Pulumi.NAME.yaml.")
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q; the stack is given with --stack", fs.Arg(0))
+	case *stack == "":
+		return errors.New("--stack is required, e.g. --stack animecon")
+	case *hours <= 0:
+		return fmt.Errorf("--hours must be positive, got %g", *hours)
+	}
+	// Pulumi accepts org/project/stack; the stack file is named after the last part.
+	name := (*stack)[strings.LastIndex(*stack, "/")+1:]
+	if !stackNamePattern.MatchString(name) || strings.Trim(name, ".") == "" {
+		return fmt.Errorf("--stack %q is not a stack name", *stack)
+	}
+	path := filepath.Join(*dir, "Pulumi."+name+".yaml")
+
+	settings, err := config.LoadStackFile(path)
+	if err != nil {
+		return fmt.Errorf("stack %s: %w", name, err)
+	}
+	res, err := plan.Plan(plan.InputFrom(settings))
+	if err != nil {
+		return fmt.Errorf("stack %s: %w", name, err)
+	}
+	todo := settings.ReadyToDeploy()
+
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return fmt.Errorf("write plan: %w", err)
+		}
+		if todo != nil {
+			fmt.Fprintf(stderr, "before pulumi up -s %s:\n%s\n", name, indent(todo.Error()))
+		}
+		return nil
+	}
+	if err := printPlan(stdout, name, settings, res, *hours, todo); err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	return nil
+}
+
+// printPlan writes the plan for people: a table per region, then the origin, egress, cost, warnings and
+// what `pulumi up` still needs.
+func printPlan(w io.Writer, stack string, s *config.Settings, res plan.Result, hours float64, todo error) error {
+	ew := &errWriter{w: w}
+	ew.printf("Plan for stack %s (%s)\n\n", stack, s.EventName)
+	ew.printf("Each viewer pulls %d kbps (%s); each edge pulls %d kbps from the origin (%s).\n\n",
+		res.ViewerKbps, viewerSource(s.Stream), res.FeedKbps, feedSource(s.Stream))
+
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REGION\tVIEWERS\tSIZE\tNIC\tVIEWERS/EDGE\tNEEDED\tCONFIGURED\tEDGES\tLOAD/EDGE\tEGRESS\tUSD/HOUR")
+	for _, r := range res.Regions {
+		configured := "auto"
+		if r.Configured > 0 {
+			configured = fmt.Sprint(r.Configured)
+		}
+		needed, load := "-", "-"
+		if s.Audience != nil {
+			needed, load = fmt.Sprint(r.Needed), fmt.Sprintf("%.1f%%", r.LoadPercent)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%g Gbps\t%d\t%s\t%s\t%d\t%s\t%.2f Gbps\t%.4f\n", r.Region, r.Viewers, r.Size,
+			r.NetworkGbps, r.ViewersPerEdge, needed, configured, r.Edges, load, r.EgressGbps, r.CostPerHourUSD)
+	}
+	fmt.Fprintf(tw, "total\t%d\t\t\t\t\t\t%d\t\t%.2f Gbps\t%.4f\n", res.Viewers, res.EdgesTotal,
+		res.ViewerEgressGbps, res.Cost.EdgesPerHourUSD)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	ew.printf("\nLoad is each edge's share of its network cap; the planner fills at most %.0f%%.\n\n",
+		100*plan.UtilizationTarget)
+
+	o := res.Origin
+	if o.BYO {
+		ew.printf("Origin:  bring-your-own at %s: %s, %.1f Mbps to the edges\n",
+			s.Origin.BYO.Address, count(o.Relays, "relay"), o.EgressMbps)
+	} else {
+		ew.printf("Origin:  %s in %s: %s, %.1f Mbps to the edges (%.1f%% of its network), $%.4f/hour\n",
+			o.Size, s.Origin.Region, count(o.Relays, "relay"), o.EgressMbps, o.LoadPercent, o.CostPerHourUSD)
+	}
+	if o.TranscodeCores > 0 {
+		ew.printf("         about %.1f cores to transcode the ladder\n", o.TranscodeCores)
+	}
+	if o.RecordingGiBPerHour > 0 {
+		ew.printf("         recording %.2f GiB/hour", o.RecordingGiBPerHour)
+		if o.RecordingHours > 0 {
+			ew.printf(", the disk is full after %.1f hours", o.RecordingHours)
+		}
+		ew.printf("\n")
+	}
+	ew.printf("Egress:  %.2f Gbps to viewers, %.1f GiB/hour billed in all, %.1f GiB/hour of allowance accrued\n",
+		res.ViewerEgressGbps, res.Cost.EgressGiBPerHour, res.Cost.AllowanceGiBPerHour)
+	ew.printf("Cost:    $%.2f/hour = $%.4f Droplets + $%.2f egress overage\n",
+		res.Cost.PerHourUSD, res.Cost.DropletsPerHourUSD, res.Cost.OveragePerHourUSD)
+	ew.printf("         $%.2f for a %g-hour event (list prices; overage assumes every viewer on the top quality)\n",
+		res.Cost.PerHourUSD*hours, hours)
+
+	warnings := res.Warnings
+	if o.RecordingHours > 0 && o.RecordingHours < hours {
+		warnings = append(warnings, fmt.Sprintf("origin: the recording fills the disk after %.1f hours, "+
+			"before the %g-hour event ends", o.RecordingHours, hours))
+	}
+	if len(warnings) > 0 {
+		ew.printf("\nWarnings:\n")
+		for _, warning := range warnings {
+			ew.printf("  - %s\n", warning)
+		}
+	}
+	if todo != nil {
+		ew.printf("\nBefore pulumi up -s %s:\n%s\n", stack, indent(todo.Error()))
+	}
+	return ew.err
+}
+
+// viewerSource names what a viewer pulls: the top rendition, or the source.
+func viewerSource(st config.Stream) string {
+	if len(st.Renditions) == 0 {
+		return fmt.Sprintf("the %d kbps source + %d kbps audio", st.SourceKbps, st.AudioKbps)
+	}
+	top := st.Renditions[0]
+	return fmt.Sprintf("%s: %d kbps video + %d kbps audio, the top quality", top.Name, top.VideoKbps, st.AudioKbps)
+}
+
+// feedSource names what an edge pulls: every rendition, or the source.
+func feedSource(st config.Stream) string {
+	if len(st.Renditions) == 0 {
+		return "the source"
+	}
+	var names []string
+	for _, r := range st.Renditions {
+		names = append(names, r.Name)
+	}
+	return "every rendition: " + strings.Join(names, ", ")
+}
+
+// count renders "1 relay" or "18 relays".
+func count(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// indent turns the lines of a joined error into a bulleted list.
+func indent(lines string) string {
+	return "  - " + strings.ReplaceAll(lines, "\n", "\n  - ")
+}
+
+// errWriter keeps the first write error so printPlan can check it once instead of after every line.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+// Write passes p on until a write fails, then fails every later write the same way.
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
