@@ -77,6 +77,30 @@ func LoadStackFile(path string) (*Settings, error) {
 	return s, nil
 }
 
+// ReadStackFile returns a stack file's configuration in the shape Pulumi hands a program (the arguments
+// of Load): every key with its raw value, and the secret keys. Encrypted values cannot be read without the
+// stack's passphrase, so they are left out; tools and tests supply them.
+func ReadStackFile(path string) (values map[string]string, secretKeys []string, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read stack file: %w", err)
+	}
+	src, err := parseStackFile(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	for key := range src.sealed {
+		delete(src.values, key)
+	}
+	for key := range src.secret {
+		if !src.sealed[key] {
+			secretKeys = append(secretKeys, key)
+		}
+	}
+	slices.Sort(secretKeys)
+	return src.values, secretKeys, nil
+}
+
 // source is one stack's raw configuration, from Pulumi or from a stack file.
 type source struct {
 	values map[string]string // full key -> raw value; objects and arrays as JSON text

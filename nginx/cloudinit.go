@@ -2,6 +2,7 @@ package nginx
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"path"
@@ -124,6 +125,26 @@ type dirView struct {
 // origin's nginx.conf, and what makes it run well and keep running. The
 // result embeds the stream key, so callers must keep it secret.
 func RenderOriginUserData(spec OriginSpec) (string, error) {
+	cfg, err := originCloudConfig(spec)
+	if err != nil {
+		return "", fmt.Errorf("origin user data: %w", err)
+	}
+	return cfg.marshal()
+}
+
+// RenderOriginBootstrap renders a shell script that sets up a
+// bring-your-own origin (a Debian 12 server livecdn reaches over ssh) with
+// exactly the packages, files and apply step of the origin's user data. It
+// embeds the stream key: send it on stdin, never on a command line.
+func RenderOriginBootstrap(spec OriginSpec) (string, error) {
+	cfg, err := originCloudConfig(spec)
+	if err != nil {
+		return "", fmt.Errorf("origin bootstrap: %w", err)
+	}
+	return cfg.bootstrap()
+}
+
+func originCloudConfig(spec OriginSpec) (cloudConfig, error) {
 	conf, confErr := RenderOriginConf(spec)
 	ladder := len(spec.Stream.Renditions) > 0
 
@@ -136,7 +157,7 @@ func RenderOriginUserData(spec OriginSpec) (string, error) {
 	p.belowEphemeral("StatListen", spec.StatListen)
 	p.belowEphemeral("AuthListen", spec.AuthListen)
 	if err := errors.Join(confErr, p.err("origin droplet")); err != nil {
-		return "", fmt.Errorf("origin user data: %w", err)
+		return cloudConfig{}, err
 	}
 
 	view := dropletView{Role: "origin", RefuseReload: refuseReload}
@@ -150,11 +171,7 @@ func RenderOriginUserData(spec OriginSpec) (string, error) {
 	if ladder {
 		packages = append(packages, "ffmpeg")
 	}
-	out, err := renderUserData(view, conf, packages, nil, nil)
-	if err != nil {
-		return "", fmt.Errorf("origin user data: %w", err)
-	}
-	return out, nil
+	return buildCloudConfig(view, conf, packages, nil, nil)
 }
 
 // RenderEdgeUserData renders an edge droplet's cloud-init user data: Debian's
@@ -206,30 +223,31 @@ func RenderEdgeUserData(spec EdgeSpec, site []SiteFile) (string, error) {
 			Path: path.Join(l.WebRoot, f.Path), Owner: "root:root", Permissions: "0644", Defer: true, Content: f.Content,
 		})
 	}
-	out, err := renderUserData(view, conf, []string{"libnginx-mod-rtmp", "nginx"}, mounts, files)
+	cfg, err := buildCloudConfig(view, conf, []string{"libnginx-mod-rtmp", "nginx"}, mounts, files)
 	if err != nil {
 		return "", fmt.Errorf("edge %q user data: %w", spec.Name, err)
 	}
-	return out, nil
+	return cfg.marshal()
 }
 
-// renderUserData wraps a node's nginx.conf and extra files into cloud-config.
-func renderUserData(view dropletView, conf string, packages []string, mounts []mountEntry, extra []writeFile) (string, error) {
+// buildCloudConfig gathers a node's nginx.conf, the files that run it and
+// extra files into one cloud-config.
+func buildCloudConfig(view dropletView, conf string, packages []string, mounts []mountEntry, extra []writeFile) (cloudConfig, error) {
 	view.ApplyScript = ApplyScriptPath
 	view.SysctlConfPath = sysctlConfPath
 	view.NginxDropInPath = nginxDropInPath
 	view.EphemeralPortsFrom = ephemeralPortsFrom
 	dropIn, err := execute("nginx.service.conf.tmpl", view)
 	if err != nil {
-		return "", err
+		return cloudConfig{}, err
 	}
 	sysctl, err := execute("sysctl.conf.tmpl", view)
 	if err != nil {
-		return "", err
+		return cloudConfig{}, err
 	}
 	apply, err := execute("livecdn-apply.sh.tmpl", view)
 	if err != nil {
-		return "", err
+		return cloudConfig{}, err
 	}
 	files := append([]writeFile{
 		// The config holds the stream key or relay token: root only (the
@@ -242,13 +260,17 @@ func renderUserData(view dropletView, conf string, packages []string, mounts []m
 	slices.SortFunc(files, func(a, b writeFile) int { return strings.Compare(a.Path, b.Path) })
 	packages = slices.Sorted(slices.Values(packages))
 
-	cfg := cloudConfig{
+	return cloudConfig{
 		PackageUpdate: true,
 		Packages:      packages,
 		Mounts:        mounts,
 		WriteFiles:    files,
 		RunCmd:        []string{ApplyScriptPath},
-	}
+	}, nil
+}
+
+// marshal renders cloud-init user data.
+func (cfg cloudConfig) marshal() (string, error) {
 	var buf bytes.Buffer
 	buf.WriteString("#cloud-config\n")
 	enc := yaml.NewEncoder(&buf)
@@ -342,4 +364,35 @@ func hasDotSegment(p string) bool {
 		}
 	}
 	return false
+}
+
+// bootstrap renders the same cloud-config as a POSIX shell script, for a
+// server that does not run cloud-init. File contents travel base64-encoded,
+// so no byte of them can end a here-document early.
+func (cfg cloudConfig) bootstrap() (string, error) {
+	if len(cfg.Mounts) > 0 {
+		return "", errors.New("bootstrap: mounts are not supported (only an origin is bootstrapped over ssh)")
+	}
+	type file struct {
+		writeFile
+		Base64 []string
+	}
+	view := struct {
+		Packages []string
+		Files    []file
+		RunCmd   []string
+	}{Packages: cfg.Packages, RunCmd: cfg.RunCmd}
+	for _, f := range cfg.WriteFiles {
+		view.Files = append(view.Files, file{writeFile: f, Base64: wrap(base64.StdEncoding.EncodeToString([]byte(f.Content)), 76)})
+	}
+	return execute("bootstrap.sh.tmpl", view)
+}
+
+func wrap(s string, width int) []string {
+	var lines []string
+	for len(s) > width {
+		lines = append(lines, s[:width])
+		s = s[width:]
+	}
+	return append(lines, s)
 }

@@ -1,0 +1,230 @@
+package components
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+
+	"github.com/livecdn/livecdn/config"
+)
+
+// Type tokens of the resources the program declares.
+const (
+	dropletType    = "digitalocean:index/droplet:Droplet"
+	firewallType   = "digitalocean:index/firewall:Firewall"
+	reservedIPType = "digitalocean:index/reservedIp:ReservedIp"
+	assignmentType = "digitalocean:index/reservedIpAssignment:ReservedIpAssignment"
+	tagType        = "digitalocean:index/tag:Tag"
+	commandType    = "command:remote:Command"
+	stackType      = "pulumi:pulumi:Stack"
+)
+
+// mockReservedIP is the address the mocked cloud gives the origin.
+const mockReservedIP = "203.0.113.10"
+
+// testStreamKey stands in for the secret a real stack holds encrypted.
+const testStreamKey = "test-stream-key-0123456789"
+
+// declared is one resource the program registered.
+type declared struct {
+	ID     string
+	Type   string
+	Name   string
+	Custom bool
+	Inputs resource.PropertyMap
+}
+
+// cloud is a mocked DigitalOcean/Cloudflare that records every resource.
+type cloud struct {
+	mu        sync.Mutex
+	resources map[string]declared
+}
+
+func (c *cloud) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := args.TypeToken + "::" + args.Name
+	if _, dup := c.resources[key]; dup {
+		return "", nil, fmt.Errorf("%s declared twice", key)
+	}
+	outputs := args.Inputs.Copy()
+	// IDs and addresses derive from the inputs, as a real cloud's would
+	// change with a replaced resource: a test comparing two runs sees it.
+	sum := sha256.Sum256([]byte(key + canonical(resource.NewObjectProperty(args.Inputs))))
+	id := strconv.Itoa(100000 + int(sum[0])<<8 + int(sum[1]))
+	c.resources[key] = declared{ID: id, Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs}
+	switch args.TypeToken {
+	case dropletType:
+		outputs["ipv4Address"] = resource.NewStringProperty(fmt.Sprintf("198.51.100.%d", 1+int(sum[2])%250))
+		outputs["dropletUrn"] = resource.NewStringProperty("do:droplet:" + id)
+	case reservedIPType:
+		outputs["ipAddress"] = resource.NewStringProperty(mockReservedIP)
+	}
+	return id, outputs, nil
+}
+
+// canonical renders a property value deterministically, secrets included.
+func canonical(v resource.PropertyValue) string {
+	switch {
+	case v.IsSecret():
+		return "secret(" + canonical(v.SecretValue().Element) + ")"
+	case v.IsObject():
+		obj := v.ObjectValue()
+		var b strings.Builder
+		b.WriteString("{")
+		for _, k := range obj.StableKeys() {
+			b.WriteString(string(k) + ":" + canonical(obj[k]) + ",")
+		}
+		return b.String() + "}"
+	case v.IsArray():
+		var b strings.Builder
+		b.WriteString("[")
+		for _, item := range v.ArrayValue() {
+			b.WriteString(canonical(item) + ",")
+		}
+		return b.String() + "]"
+	default:
+		return fmt.Sprintf("%#v", v.V)
+	}
+}
+
+func (c *cloud) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return resource.PropertyMap{}, nil
+}
+
+// ofType lists the declared resources of a type, sorted by name.
+func (c *cloud) ofType(typ string) []declared {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []declared
+	for _, r := range c.resources {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b declared) int { return cmpString(a.Name, b.Name) })
+	return out
+}
+
+// named finds a declared resource.
+func (c *cloud) named(t *testing.T, typ, name string) declared {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.resources[typ+"::"+name]
+	require.True(t, ok, "%s %q is declared", typ, name)
+	return r
+}
+
+// resourceID is a declared resource's numeric ID.
+func (c *cloud) resourceID(t *testing.T, typ, name string) int {
+	t.Helper()
+	id, err := strconv.Atoi(c.named(t, typ, name).ID)
+	require.NoError(t, err)
+	return id
+}
+
+// count is how many resources the program declared, the stack itself aside.
+func (c *cloud) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, r := range c.resources {
+		if r.Type != stackType {
+			n++
+		}
+	}
+	return n
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// stack is one configuration to run the program with.
+type stack struct {
+	name       string
+	values     map[string]string
+	secretKeys []string
+}
+
+// committedStack reads Pulumi.NAME.yaml and adds the stream key a real stack
+// holds encrypted.
+func committedStack(t *testing.T, name string) stack {
+	t.Helper()
+	values, secretKeys, err := config.ReadStackFile("../Pulumi." + name + ".yaml")
+	require.NoError(t, err)
+	values[config.KeyStreamKey] = testStreamKey
+	secretKeys = append(secretKeys, config.KeyStreamKey)
+	return stack{name: name, values: values, secretKeys: secretKeys}
+}
+
+// with returns a copy of the stack with one raw value changed.
+func (s stack) with(key, raw string) stack {
+	c := s
+	c.values = maps.Clone(s.values)
+	c.values[key] = raw
+	return c
+}
+
+// without returns a copy of the stack without a key.
+func (s stack) without(key string) stack {
+	c := s
+	c.values = maps.Clone(s.values)
+	delete(c.values, key)
+	return c
+}
+
+// run is one program run: the mocked cloud after it and the resolved outputs.
+type run struct {
+	cloud   *cloud
+	outputs map[string]any
+	secret  map[string]bool
+	err     error
+}
+
+// deploy runs the program under mocks, as `pulumi preview` (dryRun) or
+// `pulumi up` would.
+func deploy(t *testing.T, s stack, dryRun bool) run {
+	t.Helper()
+	c := &cloud{resources: map[string]declared{}}
+	r := run{cloud: c, outputs: map[string]any{}, secret: map[string]bool{}}
+	var mu sync.Mutex
+	r.err = pulumi.RunErr(func(ctx *pulumi.Context) error {
+		outputs, err := Deploy(ctx, s.values, s.secretKeys)
+		if err != nil {
+			return err
+		}
+		for name, out := range outputs {
+			o := pulumi.ToOutput(out)
+			secret := pulumi.IsSecret(o)
+			o.ApplyT(func(v any) any {
+				mu.Lock()
+				defer mu.Unlock()
+				r.outputs[name], r.secret[name] = v, secret
+				return v
+			})
+		}
+		return nil
+	}, pulumi.WithMocks("livecdn", s.name, c), func(info *pulumi.RunInfo) {
+		info.Config = s.values
+		info.ConfigSecretKeys = s.secretKeys
+		info.DryRun = dryRun
+	})
+	return r
+}

@@ -1,0 +1,57 @@
+package nginx
+
+import (
+	"encoding/base64"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+)
+
+// heredocFile matches one file the bootstrap script writes.
+var heredocFile = regexp.MustCompile(`(?s)base64 -d > (\S+)\.livecdn-new <<'LIVECDN_FILE'\n(.*?)\nLIVECDN_FILE\nchown (\S+) \S+\nchmod (\S+) `)
+
+// A bring-your-own origin must get exactly what an origin droplet gets.
+func TestOriginBootstrapWritesTheUserDataFiles(t *testing.T) {
+	tl := requireTools(t)
+	for _, spec := range []OriginSpec{exampleOrigin(), func() OriginSpec {
+		s := exampleOrigin()
+		s.Stream = exampleLadderStream()
+		s.Record = true
+		return s
+	}()} {
+		script, err := RenderOriginBootstrap(spec)
+		require.NoError(t, err)
+		shellcheck(t, tl, "origin bootstrap", script)
+
+		raw, err := RenderOriginUserData(spec)
+		require.NoError(t, err)
+		var ud userData
+		require.NoError(t, yaml.Unmarshal([]byte(raw), &ud))
+
+		written := heredocFile.FindAllStringSubmatch(script, -1)
+		require.Len(t, written, len(ud.WriteFiles))
+		for i, m := range written {
+			want := ud.WriteFiles[i]
+			content, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(m[2], "\n", ""))
+			require.NoError(t, err)
+			require.Equal(t, want.Path, m[1])
+			require.Equal(t, want.Content, string(content), want.Path)
+			require.Equal(t, want.Owner, m[3])
+			require.Equal(t, want.Permissions, m[4])
+		}
+		require.Contains(t, script, "apt-get install -y -q -o Dpkg::Options::=--force-confold "+strings.Join(ud.Packages, " ")+"\n")
+		require.True(t, strings.HasSuffix(script, "\n"+ApplyScriptPath+"\n"), "the apply step runs last")
+	}
+}
+
+func TestOriginBootstrapValidatesLikeUserData(t *testing.T) {
+	spec := exampleOrigin()
+	spec.StreamKey = "short"
+	script, err := RenderOriginBootstrap(spec)
+	require.ErrorContains(t, err, "StreamKey")
+	require.NotContains(t, err.Error(), "short")
+	require.Empty(t, script)
+}
