@@ -89,14 +89,15 @@ func OriginSpec(s *config.Settings, streamKey string) nginx.OriginSpec {
 // ApplyT. Nothing in it depends on other edges.
 func EdgeSpec(s *config.Settings, e Edge, originIP, relayToken string) nginx.EdgeSpec {
 	return nginx.EdgeSpec{
-		Layout:     nginx.ProductionLayout(),
-		Name:       e.Name,
-		HTTPListen: strconv.Itoa(HTTPPort),
-		RTMPListen: edgeRTMPListen,
-		Origin:     netip.AddrPortFrom(parseAddr(originIP), RTMPPort).String(),
-		Stream:     Stream(s.Stream),
-		RelayToken: relayToken,
-		AdminCIDRs: prefixes(s.AdminCIDRs),
+		Layout:         nginx.ProductionLayout(),
+		Name:           e.Name,
+		HTTPListen:     strconv.Itoa(HTTPPort),
+		HTTPListenIPv6: "[::]:" + strconv.Itoa(HTTPPort),
+		RTMPListen:     edgeRTMPListen,
+		Origin:         netip.AddrPortFrom(parseAddr(originIP), RTMPPort).String(),
+		Stream:         Stream(s.Stream),
+		RelayToken:     relayToken,
+		AdminCIDRs:     prefixes(s.AdminCIDRs),
 	}
 }
 

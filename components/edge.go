@@ -22,6 +22,8 @@ type EdgeNode struct {
 	Region pulumi.StringOutput `pulumi:"region"`
 	// Address is the droplet's public IPv4 address.
 	Address pulumi.StringOutput `pulumi:"address"`
+	// AddressIPv6 is the droplet's public IPv6 address.
+	AddressIPv6 pulumi.StringOutput `pulumi:"addressIpv6"`
 	// HLSURL is the playlist viewers open on this edge.
 	HLSURL pulumi.StringOutput `pulumi:"hlsUrl"`
 	// HealthURL answers 200 while the edge serves a fresh stream.
@@ -92,6 +94,7 @@ func NewEdgeNode(ctx *pulumi.Context, name string, args *EdgeNodeArgs, opts ...p
 
 	e.Region = pulumi.String(args.Region).ToStringOutput()
 	e.Address = droplet.Ipv4Address
+	e.AddressIPv6 = droplet.Ipv6Address
 	e.HLSURL = droplet.Ipv4Address.ApplyT(func(addr string) string {
 		return "http://" + addr + nginx.HLSPath + spec.Stream.Playlist()
 	}).(pulumi.StringOutput)
@@ -100,11 +103,12 @@ func NewEdgeNode(ctx *pulumi.Context, name string, args *EdgeNodeArgs, opts ...p
 	}).(pulumi.StringOutput)
 	e.DropletID = droplet.ID()
 	if err := ctx.RegisterResourceOutputs(e, pulumi.Map{
-		"region":    e.Region,
-		"address":   e.Address,
-		"hlsUrl":    e.HLSURL,
-		"healthUrl": e.HealthURL,
-		"dropletId": e.DropletID,
+		"region":      e.Region,
+		"address":     e.Address,
+		"addressIpv6": e.AddressIPv6,
+		"hlsUrl":      e.HLSURL,
+		"healthUrl":   e.HealthURL,
+		"dropletId":   e.DropletID,
 	}); err != nil {
 		return nil, fmt.Errorf("edge %q: outputs: %w", name, err)
 	}

@@ -28,6 +28,10 @@ const (
 	stackType      = "pulumi:pulumi:Stack"
 )
 
+// dropletReplaceKeys are the droplet inputs whose change makes DigitalOcean
+// replace the droplet (a new size only resizes it).
+var dropletReplaceKeys = []string{"image", "region", "sshKeys", "userData"}
+
 // mockReservedIP is the address the mocked cloud gives the origin.
 const mockReservedIP = "203.0.113.10"
 
@@ -57,14 +61,22 @@ func (c *cloud) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		return "", nil, fmt.Errorf("%s declared twice", key)
 	}
 	outputs := args.Inputs.Copy()
-	// IDs and addresses derive from the inputs, as a real cloud's would
-	// change with a replaced resource: a test comparing two runs sees it.
-	sum := sha256.Sum256([]byte(key + canonical(resource.NewObjectProperty(args.Inputs))))
+	// IDs and addresses are stable, as a real cloud's are across updates,
+	// except for a droplet whose replacing inputs changed: a test comparing
+	// two runs sees a replaced droplet get a new ID and address.
+	identity := key
+	if args.TypeToken == dropletType {
+		for _, k := range dropletReplaceKeys {
+			identity += "|" + canonical(args.Inputs[resource.PropertyKey(k)])
+		}
+	}
+	sum := sha256.Sum256([]byte(identity))
 	id := strconv.Itoa(100000 + int(sum[0])<<8 + int(sum[1]))
 	c.resources[key] = declared{ID: id, Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs}
 	switch args.TypeToken {
 	case dropletType:
 		outputs["ipv4Address"] = resource.NewStringProperty(fmt.Sprintf("198.51.100.%d", 1+int(sum[2])%250))
+		outputs["ipv6Address"] = resource.NewStringProperty(fmt.Sprintf("2001:db8::%x", int(sum[2])<<8+int(sum[3])))
 		outputs["dropletUrn"] = resource.NewStringProperty("do:droplet:" + id)
 	case reservedIPType:
 		outputs["ipAddress"] = resource.NewStringProperty(mockReservedIP)

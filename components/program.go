@@ -31,7 +31,8 @@ func Program(ctx *pulumi.Context, values map[string]string, secretKeys []string)
 
 // Deploy declares the resources and returns the stack outputs: ingestUrl,
 // streamKey (secret), playbackUrl, playerUrl, edges (name -> region,
-// address, hlsUrl, healthUrl), plan and costPerHourUsd.
+// address, hlsUrl, healthUrl), plan and costPerHourUsd; with DNS also
+// ingestHostname and regionHostnames.
 func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) (pulumi.Map, error) {
 	s, err := config.Load(values, secretKeys)
 	if err != nil {
@@ -130,9 +131,24 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 
 	first := nodes[edges[0].Name]
 	playback, player := first.HLSURL, first.Address.ApplyT(func(a string) string { return "http://" + a + "/" }).(pulumi.StringOutput)
+	outputs := pulumi.Map{}
 	if s.DNS.Enabled {
+		var dnsEdges []DNSEdge
+		for _, e := range edges {
+			dnsEdges = append(dnsEdges, DNSEdge{Name: e.Name, Region: e.Region, IPv4: nodes[e.Name].Address, IPv6: nodes[e.Name].AddressIPv6})
+		}
+		dns, err := NewGeoDNS(ctx, "dns", &GeoDNSArgs{
+			ZoneID: s.DNS.ZoneID, AccountID: s.DNS.AccountID, Domain: s.Domain,
+			TTL: s.DNS.TTL, LoadBalancing: s.DNS.LoadBalancing,
+			OriginAddress: originAddress, Edges: dnsEdges,
+		})
+		if err != nil {
+			return nil, err
+		}
 		playback = pulumi.String(blueprint.PlaylistURL(s.Domain, s.Stream)).ToStringOutput()
 		player = pulumi.String("http://" + s.Domain + "/").ToStringOutput()
+		outputs["ingestHostname"] = dns.IngestHostname
+		outputs["regionHostnames"] = dns.RegionHostnames
 	}
 
 	planJSON, err := json.Marshal(p)
@@ -144,15 +160,14 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		return nil, fmt.Errorf("plan: %w", err)
 	}
 
-	return pulumi.Map{
-		"ingestUrl":      ingest,
-		"streamKey":      streamKey,
-		"playbackUrl":    playback,
-		"playerUrl":      player,
-		"edges":          edgeOutputs,
-		"plan":           pulumi.ToMap(planOut),
-		"costPerHourUsd": pulumi.Float64(p.Cost.PerHourUSD),
-	}, nil
+	outputs["ingestUrl"] = ingest
+	outputs["streamKey"] = streamKey
+	outputs["playbackUrl"] = playback
+	outputs["playerUrl"] = player
+	outputs["edges"] = edgeOutputs
+	outputs["plan"] = pulumi.ToMap(planOut)
+	outputs["costPerHourUsd"] = pulumi.Float64(p.Cost.PerHourUSD)
+	return outputs, nil
 }
 
 // preflight renders every machine's text with the real settings before any

@@ -47,13 +47,39 @@ func animeconWith(t *testing.T, edges string) stack {
 const threeRegions = `[{"region":"ams3","size":"s-4vcpu-8gb-amd","count":2},` +
 	`{"region":"nyc3","size":"s-4vcpu-8gb-amd","count":2},{"region":"sgp1","size":"s-4vcpu-8gb-amd","count":1}]`
 
+// edgeResources are the resources one edge brings: its machine and, with
+// DNS, its own records (edge, region and round-robin names; A and AAAA).
+func edgeResources(edge string, roundRobin bool) []string {
+	out := []string{edge, edge + "-droplet", edge + "-firewall"}
+	for _, suffix := range []string{"", "-region", "-viewers"} {
+		if suffix == "-viewers" && !roundRobin {
+			continue
+		}
+		out = append(out, "dns-"+edge+suffix, "dns-"+edge+suffix+"-ipv6")
+	}
+	slices.Sort(out)
+	return out
+}
+
+const loadBalanced = `{"enabled":true,"zoneId":"0123456789abcdef0123456789abcdef",` +
+	`"accountId":"fedcba9876543210fedcba9876543210","loadBalancing":true}`
+
 func TestAddingAnEdgeChangesNothingElse(t *testing.T) {
-	before := deploy(t, animeconWith(t, threeRegions), true)
-	after := deploy(t, animeconWith(t, strings.Replace(threeRegions, `"sgp1","size":"s-4vcpu-8gb-amd","count":1`, `"sgp1","size":"s-4vcpu-8gb-amd","count":2`, 1)), true)
-	added, removed, changed := changes(t, before, after)
-	require.Equal(t, []string{"sgp1-2", "sgp1-2-droplet", "sgp1-2-firewall"}, added)
-	require.Empty(t, removed)
-	require.Empty(t, changed, "an added edge must not touch the origin or the other edges")
+	more := strings.Replace(threeRegions, `"sgp1","size":"s-4vcpu-8gb-amd","count":1`, `"sgp1","size":"s-4vcpu-8gb-amd","count":2`, 1)
+	t.Run("round-robin DNS", func(t *testing.T) {
+		added, removed, changed := changes(t, deploy(t, animeconWith(t, threeRegions), true), deploy(t, animeconWith(t, more), true))
+		require.Equal(t, edgeResources("sgp1-2", true), added)
+		require.Empty(t, removed)
+		require.Empty(t, changed, "an added edge must not touch the origin, the other edges or their records")
+	})
+	t.Run("load balancing", func(t *testing.T) {
+		before := deploy(t, animeconWith(t, threeRegions).with(config.KeyDNS, loadBalanced), true)
+		after := deploy(t, animeconWith(t, more).with(config.KeyDNS, loadBalanced), true)
+		added, removed, changed := changes(t, before, after)
+		require.Equal(t, edgeResources("sgp1-2", false), added)
+		require.Empty(t, removed)
+		require.Equal(t, []string{"dns-pool-sgp1"}, changed, "only the edge's own pool learns about it")
+	})
 }
 
 func TestRemovingAnEdgeChangesNothingElse(t *testing.T) {
@@ -61,7 +87,7 @@ func TestRemovingAnEdgeChangesNothingElse(t *testing.T) {
 	after := deploy(t, animeconWith(t, strings.Replace(threeRegions, `"ams3","size":"s-4vcpu-8gb-amd","count":2`, `"ams3","size":"s-4vcpu-8gb-amd","count":1`, 1)), true)
 	added, removed, changed := changes(t, before, after)
 	require.Empty(t, added)
-	require.Equal(t, []string{"ams3-2", "ams3-2-droplet", "ams3-2-firewall"}, removed)
+	require.Equal(t, edgeResources("ams3-2", true), removed)
 	require.Empty(t, changed)
 }
 
@@ -71,11 +97,7 @@ func TestResizingARegionChangesOnlyItsEdges(t *testing.T) {
 	added, removed, changed := changes(t, before, after)
 	require.Empty(t, added)
 	require.Empty(t, removed)
-	for _, name := range changed {
-		require.True(t, strings.HasPrefix(name, "nyc3-"), "%s changed with nyc3's size", name)
-	}
-	require.Contains(t, changed, "nyc3-1-droplet")
-	require.Contains(t, changed, "nyc3-2-droplet")
+	require.Equal(t, []string{"nyc3-1-droplet", "nyc3-2-droplet"}, changed, "a resize keeps droplets, addresses and records")
 	droplet := after.cloud.named(t, dropletType, "nyc3-1-droplet")
 	require.Equal(t, "s-8vcpu-16gb-amd", droplet.Inputs["size"].StringValue())
 }
@@ -83,13 +105,15 @@ func TestResizingARegionChangesOnlyItsEdges(t *testing.T) {
 func TestReplacingTheOriginLeavesTheEdgesAlone(t *testing.T) {
 	base := animeconWith(t, threeRegions)
 	before := deploy(t, base, true)
-	after := deploy(t, base.with(config.KeyOrigin, `{"region":"ams3","size":"c-8"}`), true)
+	// Recording changes only the origin's user data, which replaces its
+	// droplet: a new ID and address, which the firewall and the reserved IP
+	// assignment follow. The reserved IP stays, so no edge and no record changes.
+	stream := base.values[config.KeyStream]
+	require.Contains(t, stream, `"record":true`)
+	after := deploy(t, base.with(config.KeyStream, strings.Replace(stream, `"record":true`, `"record":false`, 1)), true)
 	added, removed, changed := changes(t, before, after)
 	require.Empty(t, added)
 	require.Empty(t, removed)
-	// The droplet gets a new size (and, in this mock, a new ID, as after a
-	// replacement); what points at it follows. The reserved IP stays, so
-	// nothing on an edge changes.
 	require.Equal(t, []string{"origin-droplet", "origin-firewall", "origin-ip-assignment"}, changed)
 	require.Equal(t, before.cloud.named(t, reservedIPType, "origin-ip").Inputs, after.cloud.named(t, reservedIPType, "origin-ip").Inputs)
 	require.NotEqual(t, before.cloud.resourceID(t, dropletType, "origin-droplet"), after.cloud.resourceID(t, dropletType, "origin-droplet"))

@@ -98,21 +98,23 @@ type Region struct {
 	// CloudflareRegion is the Cloudflare Load Balancing region whose viewers this datacenter serves
 	// best, so geo steering can send each viewer region to its nearest edges.
 	CloudflareRegion string
+	// Latitude and Longitude place the datacenter's city, for ordering regions by distance.
+	Latitude, Longitude float64
 }
 
 var regions = []Region{
-	{Slug: "ams3", City: "Amsterdam", CloudflareRegion: "WEU"},
-	{Slug: "atl1", City: "Atlanta", CloudflareRegion: "ENAM"},
-	{Slug: "blr1", City: "Bangalore", CloudflareRegion: "SAS"},
-	{Slug: "fra1", City: "Frankfurt", CloudflareRegion: "WEU"},
-	{Slug: "lon1", City: "London", CloudflareRegion: "WEU"},
-	{Slug: "nyc1", City: "New York", CloudflareRegion: "ENAM"},
-	{Slug: "nyc3", City: "New York", CloudflareRegion: "ENAM"},
-	{Slug: "sfo2", City: "San Francisco", CloudflareRegion: "WNAM"},
-	{Slug: "sfo3", City: "San Francisco", CloudflareRegion: "WNAM"},
-	{Slug: "sgp1", City: "Singapore", CloudflareRegion: "SEAS"},
-	{Slug: "syd1", City: "Sydney", CloudflareRegion: "OC"},
-	{Slug: "tor1", City: "Toronto", CloudflareRegion: "ENAM"},
+	{Slug: "ams3", City: "Amsterdam", CloudflareRegion: "WEU", Latitude: 52.37, Longitude: 4.9},
+	{Slug: "atl1", City: "Atlanta", CloudflareRegion: "ENAM", Latitude: 33.75, Longitude: -84.39},
+	{Slug: "blr1", City: "Bangalore", CloudflareRegion: "SAS", Latitude: 12.97, Longitude: 77.59},
+	{Slug: "fra1", City: "Frankfurt", CloudflareRegion: "WEU", Latitude: 50.11, Longitude: 8.68},
+	{Slug: "lon1", City: "London", CloudflareRegion: "WEU", Latitude: 51.51, Longitude: -0.13},
+	{Slug: "nyc1", City: "New York", CloudflareRegion: "ENAM", Latitude: 40.71, Longitude: -74.01},
+	{Slug: "nyc3", City: "New York", CloudflareRegion: "ENAM", Latitude: 40.71, Longitude: -74.01},
+	{Slug: "sfo2", City: "San Francisco", CloudflareRegion: "WNAM", Latitude: 37.77, Longitude: -122.42},
+	{Slug: "sfo3", City: "San Francisco", CloudflareRegion: "WNAM", Latitude: 37.77, Longitude: -122.42},
+	{Slug: "sgp1", City: "Singapore", CloudflareRegion: "SEAS", Latitude: 1.35, Longitude: 103.82},
+	{Slug: "syd1", City: "Sydney", CloudflareRegion: "OC", Latitude: -33.87, Longitude: 151.21},
+	{Slug: "tor1", City: "Toronto", CloudflareRegion: "ENAM", Latitude: 43.65, Longitude: -79.38},
 }
 
 // Regions returns every region the project knows, sorted by slug.

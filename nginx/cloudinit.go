@@ -188,6 +188,9 @@ func RenderEdgeUserData(spec EdgeSpec, site []SiteFile) (string, error) {
 	p.plainPath("Layout.HLSDir", spec.Layout.HLSDir)
 	p.plainPath("Layout.WebRoot", spec.Layout.WebRoot)
 	p.belowEphemeral("HTTPListen", spec.HTTPListen)
+	if spec.HTTPListenIPv6 != "" {
+		p.belowEphemeral("HTTPListenIPv6", spec.HTTPListenIPv6)
+	}
 	p.belowEphemeral("RTMPListen", spec.RTMPListen)
 	p.site(site)
 	if err := errors.Join(confErr, p.err("edge droplet")); err != nil {

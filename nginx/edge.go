@@ -12,8 +12,10 @@ type EdgeSpec struct {
 	Layout Layout
 	// Name identifies the edge in the X-LiveCDN-Edge header, e.g. "ams3-1". Required.
 	Name string
-	// HTTPListen serves viewers, e.g. "80". Required.
+	// HTTPListen serves viewers, e.g. "80" (IPv4). Required.
 	HTTPListen string
+	// HTTPListenIPv6 serves viewers over IPv6 too, e.g. "[::]:80". Optional.
+	HTTPListenIPv6 string
 	// RTMPListen is the edge-local RTMP server the static pulls feed; nothing
 	// outside the node needs it, so keep it on loopback, e.g. "127.0.0.1:1935". Required.
 	RTMPListen string
@@ -72,6 +74,12 @@ func (spec EdgeSpec) view() (edgeView, error) {
 		p.add("Name", spec.Name, "use 1 to 63 of a-z, 0-9 and '-', e.g. ams3-1")
 	}
 	p.listen("HTTPListen", spec.HTTPListen)
+	if spec.HTTPListenIPv6 != "" {
+		p.listen("HTTPListenIPv6", spec.HTTPListenIPv6)
+		if ap, err := parseListen(spec.HTTPListenIPv6); err == nil && !ap.Addr().Is6() {
+			p.add("HTTPListenIPv6", spec.HTTPListenIPv6, "use an IPv6 address, e.g. [::]:80")
+		}
+	}
 	p.listen("RTMPListen", spec.RTMPListen)
 	if ap, err := netip.ParseAddrPort(spec.Origin); err != nil || ap.Port() == 0 || ap.Addr().IsUnspecified() {
 		p.add("Origin", spec.Origin, "use the origin's reserved IP and RTMP port, e.g. 203.0.113.10:1935")

@@ -44,14 +44,15 @@ func exampleOrigin() OriginSpec {
 
 func exampleEdge(name string) EdgeSpec {
 	return EdgeSpec{
-		Layout:     ProductionLayout(),
-		Name:       name,
-		HTTPListen: "80",
-		RTMPListen: "127.0.0.1:1935",
-		Origin:     exampleOriginIP + ":1935",
-		Stream:     exampleStream(),
-		RelayToken: RelayToken(exampleStreamKey),
-		AdminCIDRs: []string{"203.0.113.0/28"},
+		Layout:         ProductionLayout(),
+		Name:           name,
+		HTTPListen:     "80",
+		HTTPListenIPv6: "[::]:80",
+		RTMPListen:     "127.0.0.1:1935",
+		Origin:         exampleOriginIP + ":1935",
+		Stream:         exampleStream(),
+		RelayToken:     RelayToken(exampleStreamKey),
+		AdminCIDRs:     []string{"203.0.113.0/28"},
 	}
 }
 

@@ -1,0 +1,240 @@
+package components
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/livecdn/livecdn/blueprint"
+)
+
+// GeoDNSType is the GeoDNS component's type token.
+const GeoDNSType = "livecdn:index:GeoDNS"
+
+// GeoDNS names the CDN in a Cloudflare zone and sends viewers to the nearest
+// healthy edge. Every record is DNS-only: Cloudflare's terms do not allow
+// proxying video outside Enterprise plans.
+//
+// Without load balancing the viewers' hostname is a round-robin over all
+// edges and the player page picks and fails over between regions. With it,
+// a geo-steered load balancer answers with the nearest region's healthy
+// edges, checked by a monitor on /healthz.
+type GeoDNS struct {
+	pulumi.ResourceState
+
+	// ViewerHostname is where viewers go, e.g. live.example.org.
+	ViewerHostname pulumi.StringOutput `pulumi:"viewerHostname"`
+	// IngestHostname points at the origin, e.g. ingest.live.example.org.
+	IngestHostname pulumi.StringOutput `pulumi:"ingestHostname"`
+	// RegionHostnames maps each region to its hostname, e.g. ams3.live.example.org.
+	RegionHostnames pulumi.StringMapOutput `pulumi:"regionHostnames"`
+}
+
+// GeoDNSArgs configure a GeoDNS.
+type GeoDNSArgs struct {
+	// ZoneID is the Cloudflare zone holding Domain. Required.
+	ZoneID string
+	// AccountID owns the load balancer's pools and monitor. Required with LoadBalancing.
+	AccountID string
+	// Domain is the viewers' hostname; every other name is under it. Required.
+	Domain string
+	// TTL of the records, in seconds. Optional; default 60.
+	TTL int
+	// LoadBalancing turns on Cloudflare Load Balancing (a paid add-on). Default false.
+	LoadBalancing bool
+	// OriginAddress is the origin's address, named ingest.DOMAIN. Required.
+	OriginAddress pulumi.StringInput
+	// Edges are the edges to name and steer to. Required, at least one.
+	Edges []DNSEdge
+}
+
+// DNSEdge is one edge as DNS sees it.
+type DNSEdge struct {
+	// Name is the edge's name (REGION-N), its hostname's first label.
+	Name string
+	// Region is its DigitalOcean region.
+	Region string
+	// IPv4 and IPv6 are its public addresses. IPv4 is required.
+	IPv4, IPv6 pulumi.StringInput
+}
+
+const (
+	defaultTTL = 60
+	// lbTTL keeps a failed-over answer short-lived: the load balancer
+	// re-answers with healthy edges only.
+	lbTTL = 30
+)
+
+// NewGeoDNS declares the records and, with load balancing, the monitor,
+// one pool per region and the geo-steered load balancer. Every resource is
+// named after the edge or region it is for, so adding an edge adds its own
+// records and changes only its region's pool.
+func NewGeoDNS(ctx *pulumi.Context, name string, args *GeoDNSArgs, opts ...pulumi.ResourceOption) (*GeoDNS, error) {
+	if args == nil || args.ZoneID == "" || args.Domain == "" || args.OriginAddress == nil || len(args.Edges) == 0 {
+		return nil, fmt.Errorf("dns %q: ZoneID, Domain, OriginAddress and Edges are required", name)
+	}
+	if args.LoadBalancing && args.AccountID == "" {
+		return nil, fmt.Errorf("dns %q: AccountID is required with LoadBalancing", name)
+	}
+	d := &GeoDNS{}
+	if err := ctx.RegisterComponentResource(GeoDNSType, name, d, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(d)
+	ttl := args.TTL
+	if ttl == 0 {
+		ttl = defaultTTL
+	}
+	record := func(resource, host, typ string, content pulumi.StringInput) error {
+		_, err := cloudflare.NewRecord(ctx, name+"-"+resource, &cloudflare.RecordArgs{
+			ZoneId:  pulumi.String(args.ZoneID),
+			Name:    pulumi.String(host),
+			Type:    pulumi.String(typ),
+			Content: content,
+			Ttl:     pulumi.Int(ttl),
+			Proxied: pulumi.Bool(false),
+			Comment: pulumi.String("livecdn " + ctx.Stack()),
+		}, parent)
+		if err != nil {
+			return fmt.Errorf("dns %q: record %s %s: %w", name, typ, host, err)
+		}
+		return nil
+	}
+
+	if err := record("ingest", "ingest."+args.Domain, "A", args.OriginAddress); err != nil {
+		return nil, err
+	}
+	regionHosts := pulumi.StringMap{}
+	byRegion := map[string][]DNSEdge{}
+	for _, e := range args.Edges {
+		regionHost := e.Region + "." + args.Domain
+		regionHosts[e.Region] = pulumi.String(regionHost)
+		byRegion[e.Region] = append(byRegion[e.Region], e)
+		for _, r := range []struct {
+			suffix, host string
+			skip         bool
+		}{
+			{"", e.Name + "." + args.Domain, false},
+			// The region's name answers with all its edges.
+			{"-region", regionHost, false},
+			// Without a load balancer, the viewers' name is a round-robin.
+			{"-viewers", args.Domain, args.LoadBalancing},
+		} {
+			if r.skip {
+				continue
+			}
+			if err := record(e.Name+r.suffix, r.host, "A", e.IPv4); err != nil {
+				return nil, err
+			}
+			if e.IPv6 != nil {
+				if err := record(e.Name+r.suffix+"-ipv6", r.host, "AAAA", e.IPv6); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+
+	if args.LoadBalancing {
+		if err := loadBalancer(ctx, name, args, byRegion, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	d.ViewerHostname = pulumi.String(args.Domain).ToStringOutput()
+	d.IngestHostname = pulumi.String("ingest." + args.Domain).ToStringOutput()
+	d.RegionHostnames = regionHosts.ToStringMapOutput()
+	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
+		"viewerHostname":  d.ViewerHostname,
+		"ingestHostname":  d.IngestHostname,
+		"regionHostnames": d.RegionHostnames,
+	}); err != nil {
+		return nil, fmt.Errorf("dns %q: outputs: %w", name, err)
+	}
+	return d, nil
+}
+
+// loadBalancer declares the monitor, a pool per region and the geo-steered
+// load balancer on the viewers' hostname.
+func loadBalancer(ctx *pulumi.Context, name string, args *GeoDNSArgs, byRegion map[string][]DNSEdge, parent pulumi.ResourceOption) error {
+	monitor, err := cloudflare.NewLoadBalancerMonitor(ctx, name+"-monitor", &cloudflare.LoadBalancerMonitorArgs{
+		AccountId:     pulumi.String(args.AccountID),
+		Type:          pulumi.String("http"),
+		Method:        pulumi.String("GET"),
+		Path:          pulumi.String("/healthz"),
+		Port:          pulumi.Int(blueprint.HTTPPort),
+		ExpectedCodes: pulumi.String("200"),
+		// /healthz turns 503 the moment an edge loses the stream: notice it
+		// within about two probes.
+		Interval:        pulumi.Int(15),
+		Timeout:         pulumi.Int(5),
+		Retries:         pulumi.Int(1),
+		ConsecutiveDown: pulumi.Int(2),
+		ConsecutiveUp:   pulumi.Int(2),
+		Description:     pulumi.String("livecdn " + ctx.Stack() + " edge health"),
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("dns %q: monitor: %w", name, err)
+	}
+
+	regions := slices.Sorted(maps.Keys(byRegion))
+	pools := map[string]pulumi.StringOutput{}
+	for _, region := range regions {
+		origins := cloudflare.LoadBalancerPoolOriginArray{}
+		for _, e := range byRegion[region] {
+			origins = append(origins, cloudflare.LoadBalancerPoolOriginArgs{
+				Name:    pulumi.String(e.Name),
+				Address: e.IPv4,
+				Enabled: pulumi.Bool(true),
+			})
+		}
+		pool, err := cloudflare.NewLoadBalancerPool(ctx, name+"-pool-"+region, &cloudflare.LoadBalancerPoolArgs{
+			AccountId:      pulumi.String(args.AccountID),
+			Name:           pulumi.String(dropletName(ctx, region)),
+			Origins:        origins,
+			Monitor:        monitor.ID().ToStringOutput(),
+			MinimumOrigins: pulumi.Int(1),
+			Description:    pulumi.String("livecdn " + ctx.Stack() + " edges in " + region),
+		}, parent)
+		if err != nil {
+			return fmt.Errorf("dns %q: pool %s: %w", name, region, err)
+		}
+		pools[region] = pool.ID().ToStringOutput()
+	}
+
+	steering, err := blueprint.GeoSteering(regions)
+	if err != nil {
+		return fmt.Errorf("dns %q: %w", name, err)
+	}
+	poolIDs := func(order []string) pulumi.StringArray {
+		ids := pulumi.StringArray{}
+		for _, r := range order {
+			ids = append(ids, pools[r])
+		}
+		return ids
+	}
+	regionPools := cloudflare.LoadBalancerRegionPoolArray{}
+	for _, s := range steering {
+		regionPools = append(regionPools, cloudflare.LoadBalancerRegionPoolArgs{
+			Region:  pulumi.String(s.Cloudflare),
+			PoolIds: poolIDs(s.Regions),
+		})
+	}
+	if _, err := cloudflare.NewLoadBalancer(ctx, name+"-lb", &cloudflare.LoadBalancerArgs{
+		ZoneId:         pulumi.String(args.ZoneID),
+		Name:           pulumi.String(args.Domain),
+		SteeringPolicy: pulumi.String("geo"),
+		RegionPools:    regionPools,
+		DefaultPoolIds: poolIDs(regions),
+		// The last resort when every pool is down: the first region's pool.
+		FallbackPoolId: pools[regions[0]],
+		Proxied:        pulumi.Bool(false),
+		Ttl:            pulumi.Int(lbTTL),
+		Description:    pulumi.String("livecdn " + ctx.Stack() + " viewers"),
+	}, parent); err != nil {
+		return fmt.Errorf("dns %q: load balancer: %w", name, err)
+	}
+	return nil
+}
