@@ -2,6 +2,7 @@ package components
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -222,15 +224,28 @@ func deploy(t *testing.T, s stack, dryRun bool) run {
 		if err != nil {
 			return err
 		}
+		// Wait for every output here: RunErr does not wait for applies on
+		// outputs that no resource depends on.
+		var pending []chan struct{}
 		for name, out := range outputs {
 			o := pulumi.ToOutput(out)
 			secret := pulumi.IsSecret(o)
+			done := make(chan struct{})
+			pending = append(pending, done)
 			o.ApplyT(func(v any) any {
 				mu.Lock()
 				defer mu.Unlock()
 				r.outputs[name], r.secret[name] = v, secret
+				close(done)
 				return v
 			})
+		}
+		for _, done := range pending {
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				return errors.New("a stack output never resolved")
+			}
 		}
 		return nil
 	}, pulumi.WithMocks("livecdn", s.name, c), func(info *pulumi.RunInfo) {
