@@ -10,7 +10,7 @@ CACHE := .cache
 
 # Debian packages the lab and the tests run: the same nginx, rtmp module and
 # ffmpeg the droplets install, plus the validators of what we render.
-APT_PACKAGES := nginx libnginx-mod-rtmp ffmpeg cloud-init shellcheck wrk
+APT_PACKAGES := nginx libnginx-mod-rtmp ffmpeg cloud-init shellcheck wrk chromium
 
 # hls.js for the player page, pinned; its SRI hash lives in nginx/player.go.
 HLSJS_VERSION := 1.7.4
@@ -54,12 +54,18 @@ lab: deps hlsjs
 test: deps hlsjs check
 	LIVECDN_HLSJS=$(abspath $(HLSJS)) $(GO) test -count=1 -timeout 30m ./...
 
-# Static checks: formatting and vet.
+# Static checks: formatting, vet, staticcheck, and actionlint on .github/workflows
+# (it runs shellcheck on their scripts). The linters are pinned in modules of
+# their own, tools/NAME/go.mod with its go.sum, so livecdn's go.mod stays clean;
+# `go tool` builds them once into the Go build cache.
 .PHONY: check
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool -modfile=tools/staticcheck/go.mod staticcheck ./...
+	@command -v shellcheck >/dev/null || { echo "actionlint needs shellcheck to check the workflows' scripts: make deps"; exit 1; }
+	$(GO) tool -modfile=tools/actionlint/go.mod actionlint
 
 .PHONY: golden
 golden:

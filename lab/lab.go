@@ -161,8 +161,18 @@ func Start(ctx context.Context, opts Options) (lab *Lab, err error) {
 	if err := l.startOrigin(); err != nil {
 		return nil, err
 	}
-	for i := range opts.Edges {
-		if err := l.startEdge(i); err != nil {
+	// Every edge's player page lists all edges, so all addresses are chosen
+	// before the first page is written.
+	edges, err := planEdges(opts.Edges)
+	if err != nil {
+		return nil, err
+	}
+	candidates := make([]string, len(edges))
+	for i, e := range edges {
+		candidates[i] = e.base()
+	}
+	for _, e := range edges {
+		if err := l.startEdge(e, candidates); err != nil {
 			return nil, err
 		}
 	}
@@ -317,22 +327,47 @@ func (l *Lab) startOrigin() error {
 	return nil
 }
 
-func (l *Lab) startEdge(i int) error {
-	name := fmt.Sprintf("edge-%d", i+1)
-	n, err := l.newNode(name)
-	if err != nil {
-		return err
+// edgeAddrs is where one edge listens.
+type edgeAddrs struct {
+	name       string
+	httpListen string
+	rtmpListen string
+}
+
+// base is the edge's URL as viewers' players reach it.
+func (e edgeAddrs) base() string { return "http://" + e.httpListen }
+
+// planEdges chooses the n edges' names and addresses: edge i listens on
+// 127.0.0.(i+2), so every edge has an address of its own, as on droplets.
+func planEdges(n int) ([]edgeAddrs, error) {
+	edges := make([]edgeAddrs, n)
+	for i := range edges {
+		addr := fmt.Sprintf("127.0.0.%d", i+2)
+		ports, err := freePorts(addr, 2)
+		if err != nil {
+			return nil, err
+		}
+		edges[i] = edgeAddrs{
+			name:       fmt.Sprintf("edge-%d", i+1),
+			httpListen: hostPort(addr, ports[0]),
+			rtmpListen: hostPort(addr, ports[1]),
+		}
 	}
-	addr := fmt.Sprintf("127.0.0.%d", i+2)
-	ports, err := freePorts(addr, 2)
+	return edges, nil
+}
+
+// startEdge runs one edge whose player page fails over between candidates.
+func (l *Lab) startEdge(e edgeAddrs, candidates []string) error {
+	name := e.name
+	n, err := l.newNode(name)
 	if err != nil {
 		return err
 	}
 	spec := nginx.EdgeSpec{
 		Layout:     n.layout,
 		Name:       name,
-		HTTPListen: hostPort(addr, ports[0]),
-		RTMPListen: hostPort(addr, ports[1]),
+		HTTPListen: e.httpListen,
+		RTMPListen: e.rtmpListen,
 		Origin:     strings.TrimPrefix(strings.TrimSuffix(l.info.Ingest, "/"+nginx.IngestApp), "rtmp://"),
 		Stream:     l.stream,
 		RelayToken: nginx.RelayToken(l.key),
@@ -342,7 +377,7 @@ func (l *Lab) startEdge(i int) error {
 	if err != nil {
 		return err
 	}
-	if err := l.writeSite(n); err != nil {
+	if err := l.writeSite(n, candidates); err != nil {
 		return err
 	}
 	// Like the droplets' ExecStartPre: a killed nginx leaves relay markers
@@ -359,7 +394,7 @@ func (l *Lab) startEdge(i int) error {
 		return err
 	}
 	l.edges = append(l.edges, n)
-	base := "http://" + spec.HTTPListen
+	base := e.base()
 	l.info.Edges = append(l.info.Edges, EdgeInfo{
 		Name:   name,
 		HLS:    base + nginx.HLSPath + l.stream.Playlist(),
@@ -370,12 +405,13 @@ func (l *Lab) startEdge(i int) error {
 }
 
 // writeSite puts the player page (and hls.js, when there is a copy) in the
-// edge's web root.
-func (l *Lab) writeSite(n *node) error {
+// edge's web root. The page fails over between candidates, the lab's edges.
+func (l *Lab) writeSite(n *node, candidates []string) error {
 	page, err := nginx.RenderPlayer(nginx.PlayerSpec{
-		EventName: "livecdn lab",
-		Stream:    l.stream,
-		HLSJS:     nginx.LocalHLSJS(),
+		EventName:  "livecdn lab",
+		Stream:     l.stream,
+		HLSJS:      nginx.LocalHLSJS(),
+		Candidates: candidates,
 	})
 	if err != nil {
 		return err
@@ -441,10 +477,40 @@ func (l *Lab) KillOrigin() error { return l.origin.proc.kill() }
 
 // KillEdge crashes edge i (0-based).
 func (l *Lab) KillEdge(i int) error {
-	if i < 0 || i >= len(l.edges) {
-		return fmt.Errorf("edge %d: the lab has %d edges", i, len(l.edges))
+	e, err := l.edge(i)
+	if err != nil {
+		return err
 	}
-	return l.edges[i].proc.kill()
+	return e.proc.kill()
+}
+
+// StopEdge stops edge i (0-based) and keeps it stopped until StartEdge, as
+// a machine that went away: unlike after KillEdge, the supervisor does not
+// bring it back, so players have to move to another edge.
+func (l *Lab) StopEdge(i int) error {
+	e, err := l.edge(i)
+	if err != nil {
+		return err
+	}
+	e.proc.pause()
+	return nil
+}
+
+// StartEdge starts edge i (0-based) again after StopEdge.
+func (l *Lab) StartEdge(i int) error {
+	e, err := l.edge(i)
+	if err != nil {
+		return err
+	}
+	e.proc.resume()
+	return nil
+}
+
+func (l *Lab) edge(i int) (*node, error) {
+	if i < 0 || i >= len(l.edges) {
+		return nil, fmt.Errorf("edge %d: the lab has %d edges", i, len(l.edges))
+	}
+	return l.edges[i], nil
 }
 
 // KillSource crashes the encoder.
