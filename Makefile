@@ -9,7 +9,8 @@ GO ?= go
 CACHE := .cache
 
 # Debian packages the lab and the tests run: the same nginx, rtmp module and
-# ffmpeg the droplets install, plus the validators of what we render.
+# ffmpeg the droplets install, the validators of what we render, wrk for the
+# benchmarks and chromium for the browser test.
 APT_PACKAGES := nginx libnginx-mod-rtmp ffmpeg cloud-init shellcheck wrk chromium
 
 # hls.js for the player page, pinned; its SRI hash lives in nginx/player.go.
