@@ -259,10 +259,11 @@ func (l *Lab) newNode(name string) (*node, error) {
 		TempDir:    filepath.Join(dir, "tmp"),
 		HLSDir:     filepath.Join(dir, "hls"),
 		WebRoot:    filepath.Join(dir, "www"),
+		LibDir:     filepath.Join(dir, "lib"),
 		RecordDir:  filepath.Join(dir, "recordings"),
 		FFmpegPath: ffmpegPath(),
 	}}
-	for _, d := range []string{n.layout.LogDir, n.layout.TempDir, n.layout.HLSDir, n.layout.WebRoot, n.layout.RecordDir} {
+	for _, d := range []string{n.layout.LogDir, n.layout.TempDir, n.layout.HLSDir, n.layout.WebRoot, n.layout.LibDir, n.layout.RecordDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -380,10 +381,16 @@ func (l *Lab) startEdge(e edgeAddrs, candidates []string) error {
 	if err := l.writeSite(n, candidates); err != nil {
 		return err
 	}
+	marker := filepath.Join(n.layout.LibDir, nginx.RelayMarker)
+	if err := os.WriteFile(marker, []byte(nginx.RelayMarkerScript()), 0o755); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	// Like the droplets' ExecStartPre: a killed nginx leaves relay markers
 	// behind that would make /healthz claim a stream it no longer gets.
 	clearMarkers := func() error {
-		stale, _ := filepath.Glob(filepath.Join(n.layout.HLSDir, "*.live"))
+		live, _ := filepath.Glob(filepath.Join(n.layout.HLSDir, "*.live"))
+		attach, _ := filepath.Glob(filepath.Join(n.layout.HLSDir, "*.attach"))
+		stale := append(live, attach...)
 		var errs []error
 		for _, f := range stale {
 			errs = append(errs, os.Remove(f))

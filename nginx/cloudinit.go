@@ -187,6 +187,7 @@ func RenderEdgeUserData(spec EdgeSpec, site []SiteFile) (string, error) {
 	p.debianLayout(spec.Layout, false)
 	p.plainPath("Layout.HLSDir", spec.Layout.HLSDir)
 	p.plainPath("Layout.WebRoot", spec.Layout.WebRoot)
+	p.plainPath("Layout.LibDir", spec.Layout.LibDir)
 	p.belowEphemeral("HTTPListen", spec.HTTPListen)
 	if spec.HTTPListenIPv6 != "" {
 		p.belowEphemeral("HTTPListenIPv6", spec.HTTPListenIPv6)
@@ -212,7 +213,7 @@ func RenderEdgeUserData(spec EdgeSpec, site []SiteFile) (string, error) {
 			},
 		},
 		// systemd runs Exec lines without a shell, so the glob needs one.
-		ClearMarkers: "rm -f " + l.HLSDir + "/*.live",
+		ClearMarkers: "rm -f " + l.HLSDir + "/*.live " + l.HLSDir + "/*.attach",
 		RefuseReload: refuseReload,
 	}
 	mounts := []mountEntry{{
@@ -220,7 +221,11 @@ func RenderEdgeUserData(spec EdgeSpec, site []SiteFile) (string, error) {
 		fmt.Sprintf("size=%dm,mode=0755,uid=%d,gid=%d,nodev,nosuid,noexec", hlsTmpfsMiB(spec.Stream), wwwDataID, wwwDataID),
 		"0", "0",
 	}}
-	var files []writeFile
+	files := []writeFile{{
+		// Run by nginx's worker from exec_publish; see RelayMarkerScript.
+		Path: path.Join(l.LibDir, RelayMarker), Owner: "root:root", Permissions: "0755", Defer: true,
+		Content: RelayMarkerScript(),
+	}}
 	for _, f := range site {
 		files = append(files, writeFile{
 			Path: path.Join(l.WebRoot, f.Path), Owner: "root:root", Permissions: "0644", Defer: true, Content: f.Content,

@@ -31,6 +31,19 @@ type EdgeSpec struct {
 	AdminCIDRs []string
 }
 
+// RelayMarker is the file name of RelayMarkerScript under Layout.LibDir.
+const RelayMarker = "relay-marker"
+
+// RelayMarkerScript is the script an edge's exec_publish hooks run to keep
+// the markers /healthz reads. Install it as Layout.LibDir/RelayMarker, mode 0755.
+func RelayMarkerScript() string {
+	script, err := execute("relay-marker.sh.tmpl", nil)
+	if err != nil {
+		panic(err) // a template without actions cannot fail; a test proves it
+	}
+	return script
+}
+
 // HLSPath is the URL path under which an edge serves playlists and segments.
 const HLSPath = "/hls/"
 
@@ -41,6 +54,9 @@ type edgeView struct {
 	// SegmentMaxAge is how long a segment may be cached: its name is reused
 	// when the encoder restarts (names are stream timestamps), so not long.
 	SegmentMaxAge int
+	// MarkerWait bounds how long a new relay may take to deliver its first
+	// fragment (aligned slicing closes it within two fragment lengths).
+	MarkerWait int
 }
 
 type edgePull struct{ URL, Name string }
@@ -70,6 +86,7 @@ func (spec EdgeSpec) view() (edgeView, error) {
 	p.absPath("Layout.TempDir", l.TempDir)
 	p.absPath("Layout.HLSDir", l.HLSDir)
 	p.absPath("Layout.WebRoot", l.WebRoot)
+	p.absPath("Layout.LibDir", l.LibDir)
 	if !nodeNameRE.MatchString(spec.Name) {
 		p.add("Name", spec.Name, "use 1 to 63 of a-z, 0-9 and '-', e.g. ams3-1")
 	}
@@ -92,7 +109,7 @@ func (spec EdgeSpec) view() (edgeView, error) {
 	}
 
 	s := spec.Stream
-	view := edgeView{EdgeSpec: spec, SegmentMaxAge: s.PlaylistSeconds}
+	view := edgeView{EdgeSpec: spec, SegmentMaxAge: s.PlaylistSeconds, MarkerWait: 5 * s.FragmentSeconds}
 	if len(s.Renditions) == 0 {
 		view.Pulls = []edgePull{spec.pull(IngestApp, s.Name)}
 		return view, nil

@@ -25,10 +25,11 @@ var siteTemplates = htmltemplate.Must(htmltemplate.New("site").
 var templates = template.Must(template.New("livecdn").
 	Option("missingkey=error").
 	Funcs(template.FuncMap{
-		"ingestApp": func() string { return IngestApp },
-		"ladderApp": func() string { return LadderApp },
-		"edgeApp":   func() string { return EdgeApp },
-		"hlsPath":   func() string { return HLSPath },
+		"ingestApp":   func() string { return IngestApp },
+		"ladderApp":   func() string { return LadderApp },
+		"edgeApp":     func() string { return EdgeApp },
+		"hlsPath":     func() string { return HLSPath },
+		"relayMarker": func() string { return RelayMarker },
 	}).
 	ParseFS(templateFS, "templates/*.tmpl"))
 

@@ -44,6 +44,9 @@ type Layout struct {
 	HLSDir string
 	// WebRoot holds the edge's player page. Required for edges.
 	WebRoot string
+	// LibDir holds livecdn's helper scripts (RelayMarkerScript on edges).
+	// Required for edges.
+	LibDir string
 	// RecordDir receives the origin's recordings. Required when recording.
 	RecordDir string
 	// FFmpegPath is the transcoder the origin runs for a rendition ladder.
@@ -62,6 +65,7 @@ func ProductionLayout() Layout {
 		TempDir:    "/var/lib/nginx",
 		HLSDir:     "/var/lib/livecdn/hls",
 		WebRoot:    "/var/www/livecdn",
+		LibDir:     "/usr/local/lib/livecdn",
 		RecordDir:  "/var/lib/livecdn/recordings",
 		FFmpegPath: "/usr/bin/ffmpeg",
 	}

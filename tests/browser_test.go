@@ -78,11 +78,10 @@ func TestBrowserPlaysAndFailsOver(t *testing.T) {
 	require.NoError(t, l.StartEdge(0))
 	eventually(t, "edge-1 is back", wantStatus(edge1.Health, 200))
 
-	// Until the stale playlist is cleaned up (about 16 s), /healthz can read
-	// 200 while the edge's pull retries, and the page may replay the last
-	// seconds once before it gives up: hence the longer deadline.
+	// Every edge's /healthz turns 503 at once; the page first plays out what
+	// it has buffered, then notices the stall.
 	l.StopSource()
-	waitPlayerWithin(t, page, "the page says the stream is interrupted", 2*healTimeout, func(s playerState) error {
+	waitPlayerWithin(t, page, "the page says the stream is interrupted", healTimeout, func(s playerState) error {
 		if s.State != "waiting" || !s.Notice {
 			return fmt.Errorf("state %q, notice shown %v", s.State, s.Notice)
 		}

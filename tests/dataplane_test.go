@@ -159,6 +159,16 @@ func TestSingleQuality(t *testing.T) {
 		for _, e := range info.Edges {
 			eventually(t, e.Name+" reports 503 without a stream", wantStatus(e.Health, 503))
 		}
+		// The pulls retry every second while the origin has no stream; no
+		// retry may make an edge look healthy. Sample past several retries
+		// and past hls_cleanup's first chance to remove the old playlist.
+		ctx := context.Background()
+		for range 40 {
+			for _, e := range info.Edges {
+				require.Equal(t, 503, lab.Status(ctx, e.Health), "%s while the encoder is off", e.Name)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 		l.StartSource()
 		for _, e := range info.Edges {
 			eventually(t, e.Name+" reports 200 again", wantStatus(e.Health, 200))
