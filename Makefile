@@ -9,9 +9,9 @@ GO ?= go
 CACHE := .cache
 
 # Debian packages the lab and the tests run: the same nginx, rtmp module and
-# ffmpeg the droplets install, the validators of what we render, wrk for the
-# benchmarks and chromium for the browser test.
-APT_PACKAGES := nginx libnginx-mod-rtmp ffmpeg cloud-init shellcheck wrk chromium
+# ffmpeg the droplets install, the validators of what we render (systemd for
+# systemd-analyze), wrk for the benchmarks and chromium for the browser test.
+APT_PACKAGES := nginx libnginx-mod-rtmp ffmpeg cloud-init shellcheck systemd wrk chromium
 
 # hls.js for the player page, pinned; its SRI hash lives in nginx/player.go.
 HLSJS_VERSION := 1.7.4
@@ -52,7 +52,7 @@ lab: deps hlsjs
 	$(GO) run ./cmd/livecdn lab
 
 .PHONY: test
-test: deps hlsjs check
+test: deps hlsjs check engine-tools
 	LIVECDN_HLSJS=$(abspath $(HLSJS)) $(GO) test -count=1 -timeout 30m ./...
 
 # Static checks: formatting, vet, staticcheck, and actionlint on .github/workflows
@@ -75,3 +75,14 @@ golden:
 .PHONY: bench
 bench: deps hlsjs
 	bash bench/run.sh
+
+# The engine test (tests/engine, docs/ENGINE_TEST.md) drives the real Pulumi CLI and Go language host,
+# built from the module proxy at the versions tools/*/go.mod pin: about 5-7 minutes the first time,
+# then nothing until a pin changes.
+.PHONY: engine-tools
+engine-tools:
+	bash tools/engine-tools.sh
+
+.PHONY: test-engine
+test-engine: engine-tools
+	$(GO) test -count=1 -timeout 30m -v ./tests/engine/...

@@ -118,7 +118,18 @@ func RenderPlayer(spec PlayerSpec) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("player page: %w", err)
 	}
-	return page, nil
+	return trimLineEnds(page), nil
+}
+
+// trimLineEnds drops trailing blanks, which the template's layout leaves on
+// otherwise empty lines: YAML can keep such text as a readable literal
+// block in the user data, and review diffs stay clean.
+func trimLineEnds(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // candidates validates the player's base URLs and returns them as browsers

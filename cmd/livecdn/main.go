@@ -26,6 +26,7 @@ type command struct {
 var commands = map[string]command{
 	"lab":     {summary: "run origin and edges locally on real nginx-rtmp", run: runLab},
 	"plan":    {summary: "plan edges, egress and cost for a stack from its stack file", run: runPlan},
+	"render":  {summary: "write every file a stack ships to its machines, for review", run: runRender},
 	"viewers": {summary: "count an edge's viewers from its access log", run: runViewers},
 }
 

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"text/tabwriter"
@@ -48,12 +47,10 @@ func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	case *hours <= 0:
 		return fmt.Errorf("--hours must be positive, got %g", *hours)
 	}
-	// Pulumi accepts org/project/stack; the stack file is named after the last part.
-	name := (*stack)[strings.LastIndex(*stack, "/")+1:]
-	if !stackNamePattern.MatchString(name) || strings.Trim(name, ".") == "" {
-		return fmt.Errorf("--stack %q is not a stack name", *stack)
+	name, path, err := stackFile(*dir, *stack)
+	if err != nil {
+		return err
 	}
-	path := filepath.Join(*dir, "Pulumi."+name+".yaml")
 
 	settings, err := config.LoadStackFile(path)
 	if err != nil {

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/livecdn/livecdn/blueprint"
+	"github.com/livecdn/livecdn/config"
+	"github.com/livecdn/livecdn/nginx"
+	"github.com/livecdn/livecdn/plan"
+)
+
+// Placeholders for the values a stack file cannot give: render runs before deployment and without
+// the stack's passphrase. Both are fixed, so two renders differ only where the machines' text does.
+const (
+	// placeholderOriginIP stands in for a droplet origin's reserved IP, which DigitalOcean assigns at
+	// the first `pulumi up`. It is a documentation address (RFC 5737), never a machine's.
+	placeholderOriginIP = "192.0.2.1"
+	// placeholderStreamKey stands in for the stream key, which a stack file holds encrypted. It
+	// passes the renderers' rule for secrets, so everything renders as it would with the real key.
+	placeholderStreamKey = "RENDERED-WITHOUT-THE-REAL-STREAM-KEY"
+)
+
+// renderMarker is the first line of the README.txt a render writes: it is how a later render knows
+// the directory is one it may replace.
+const renderMarker = "livecdn render: the text a stack ships to its machines."
+
+// renderReadme is where the README and its list of files go.
+const renderReadme = "README.txt"
+
+// artefact is one file of a render: the exact text one machine gets, or the README.
+type artefact struct {
+	// path is slash-separated and relative to --out, e.g. "edges/ams3-1/nginx.conf".
+	path string
+	// what says in a few words what the file is, for the README.
+	what    string
+	content string
+}
+
+// runRender is `livecdn render`: it writes every file a stack's machines would get (nginx.conf and
+// cloud-init user data per machine, the origin's bootstrap script when it is the team's own server, the
+// player page) into one directory, so `diff -ru` between two branches' renders shows a reviewer exactly
+// what text a pull request changes on the live CDN.
+func runRender(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	flags := flag.NewFlagSet("render", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	stack := flags.String("stack", "", "stack to render: reads Pulumi.`NAME`.yaml (required)")
+	dir := flags.String("dir", ".", "directory holding the stack files")
+	out := flags.String("out", "", "`DIR` to write into: created if missing; a previous render there is replaced (required)")
+	flags.Usage = func() {
+		fmt.Fprintln(stderr, "usage: livecdn render --stack NAME --out DIR [--dir DIR]")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Writes what the stack's machines would run (nginx.conf, cloud-init user data, the player")
+		fmt.Fprintln(stderr, "page), one file each, with placeholders for the origin's IP and the stream key.")
+		fmt.Fprintln(stderr)
+		flags.PrintDefaults()
+	}
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case flags.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q; the stack is given with --stack", flags.Arg(0))
+	case *stack == "":
+		return errors.New("--stack is required, e.g. --stack animecon")
+	case *out == "":
+		return errors.New("--out is required, e.g. --out rendered")
+	}
+	name, file, err := stackFile(*dir, *stack)
+	if err != nil {
+		return err
+	}
+	settings, err := config.LoadStackFile(file)
+	if err != nil {
+		return fmt.Errorf("stack %s: %w", name, err)
+	}
+	files, err := renderStack(name, settings)
+	if err != nil {
+		return fmt.Errorf("stack %s: %w", name, err)
+	}
+	if err := writeRender(*out, files); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "rendered stack %s into %s: %d files; %s lists them and the placeholders\n",
+		name, *out, len(files), filepath.Join(*out, renderReadme))
+	return nil
+}
+
+// stackFile names the stack file of --stack in dir. Pulumi accepts org/project/stack; the file is named
+// after the last part.
+// Pulumi accepts org/project/stack; the stack file is named after the last part.
+func stackFile(dir, stack string) (name, file string, err error) {
+	name = stack[strings.LastIndex(stack, "/")+1:]
+	if !stackNamePattern.MatchString(name) || strings.Trim(name, ".") == "" {
+		return "", "", fmt.Errorf("--stack %q is not a stack name", stack)
+	}
+	return name, filepath.Join(dir, "Pulumi."+name+".yaml"), nil
+}
+
+// renderStack renders every file the stack ships, as the Pulumi program would (components/ calls the
+// same blueprint and nginx functions), with the placeholders standing in for the reserved IP and the
+// stream key. The files come sorted by path.
+func renderStack(stack string, s *config.Settings) ([]artefact, error) {
+	p, err := plan.Plan(plan.InputFrom(s))
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	originSpec := blueprint.OriginSpec(s, placeholderStreamKey)
+	relayToken := nginx.RelayToken(placeholderStreamKey)
+
+	originIP, origin := placeholderOriginIP, "origin droplet ("+s.Origin.Region+", "+s.Origin.Size+")"
+	if byo := s.Origin.BYO; byo != nil {
+		originIP, origin = byo.Address.String(), "origin at "+byo.Address.String()+" (bring-your-own)"
+	}
+	conf, err := nginx.RenderOriginConf(originSpec)
+	if err != nil {
+		return nil, fmt.Errorf("origin nginx.conf: %w", err)
+	}
+	files := []artefact{{path: "origin/nginx.conf", what: origin + ": nginx.conf", content: conf}}
+	if s.Origin.BYO != nil {
+		script, err := nginx.RenderOriginBootstrap(originSpec)
+		if err != nil {
+			return nil, fmt.Errorf("origin bootstrap.sh: %w", err)
+		}
+		files = append(files, artefact{path: "origin/bootstrap.sh", what: origin + ": the script `pulumi up` runs over ssh", content: script})
+	} else {
+		userData, err := nginx.RenderOriginUserData(originSpec)
+		if err != nil {
+			return nil, fmt.Errorf("origin user-data.yaml: %w", err)
+		}
+		files = append(files, artefact{path: "origin/user-data.yaml", what: origin + ": cloud-init user data", content: userData})
+	}
+
+	site, err := blueprint.Site(s)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range site {
+		files = append(files, artefact{path: "site/" + f.Path, what: "player page, on every edge", content: f.Content})
+	}
+
+	for _, e := range blueprint.Edges(p) {
+		spec := blueprint.EdgeSpec(s, e, originIP, relayToken)
+		conf, err := nginx.RenderEdgeConf(spec)
+		if err != nil {
+			return nil, fmt.Errorf("edge %s nginx.conf: %w", e.Name, err)
+		}
+		userData, err := nginx.RenderEdgeUserData(spec, site)
+		if err != nil {
+			return nil, fmt.Errorf("edge %s user-data.yaml: %w", e.Name, err)
+		}
+		what := "edge " + e.Name + " (" + e.Region + ", " + e.Size + ")"
+		files = append(files,
+			artefact{path: "edges/" + e.Name + "/nginx.conf", what: what + ": nginx.conf", content: conf},
+			artefact{path: "edges/" + e.Name + "/user-data.yaml", what: what + ": cloud-init user data", content: userData})
+	}
+
+	files = append(files, artefact{path: renderReadme, what: "this file"})
+	slices.SortFunc(files, func(a, b artefact) int { return strings.Compare(a.path, b.path) })
+	readme := slices.IndexFunc(files, func(a artefact) bool { return a.path == renderReadme })
+	files[readme].content = renderReadmeText(stack, s, files)
+	return files, nil
+}
+
+// renderReadmeText explains a render: what it is, its placeholders, and its files. The list of files
+// is also what a later render deletes, so it must name every file written, README.txt included.
+func renderReadmeText(stack string, s *config.Settings, files []artefact) string {
+	var b strings.Builder
+	b.WriteString(renderMarker + "\n\n")
+	fmt.Fprintf(&b, "Rendered by `livecdn render --stack %s` from Pulumi.%s.yaml. Each file is the text\n", stack, stack)
+	b.WriteString("`pulumi up` would put on a machine, except for these placeholders, which stand for\n")
+	b.WriteString("values a stack file does not hold:\n\n")
+	if byo := s.Origin.BYO; byo != nil {
+		fmt.Fprintf(&b, "- none for the origin's address: it is the bring-your-own origin's %s from the stack\n", byo.Address)
+		b.WriteString("  file, and the edges pull from it.\n")
+	} else {
+		fmt.Fprintf(&b, "- %s stands for the origin's reserved IP, which DigitalOcean assigns at the\n", placeholderOriginIP)
+		b.WriteString("  first `pulumi up` (a documentation address, RFC 5737). The edges pull from it.\n")
+	}
+	fmt.Fprintf(&b, "- %s stands for the stream key, which the stack file\n", placeholderStreamKey)
+	b.WriteString("  holds encrypted. The relay token the edges present to the origin derives from it,\n")
+	fmt.Fprintf(&b, "  so %s, wherever it appears, is a placeholder too.\n\n", nginx.RelayToken(placeholderStreamKey))
+	b.WriteString("Compare two renders with `diff -ru OLD NEW` to see what changes on the machines. A changed\n")
+	b.WriteString("user-data.yaml replaces that droplet at the next `pulumi up`; a changed bootstrap.sh runs\n")
+	b.WriteString("again on the bring-your-own origin and restarts its nginx.\n\n")
+	b.WriteString("Files (a later render into this directory deletes exactly these first):\n")
+	// A fixed column, so adding a longer edge name does not show every line as changed.
+	for _, f := range files {
+		fmt.Fprintf(&b, "  %-30s %s\n", f.path, f.what)
+	}
+	return b.String()
+}
+
+// writeRender writes files into out, which must be missing, empty or a previous render. A previous
+// render's files are deleted first, so an edge that is gone leaves no stale directory behind; a file
+// the render did not write is never deleted: its presence is an error.
+func writeRender(out string, files []artefact) error {
+	info, err := os.Stat(out)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("--out: %w", err)
+	case !info.IsDir():
+		return fmt.Errorf("--out %s is not a directory", out)
+	default:
+		if err := removePreviousRender(out); err != nil {
+			return err
+		}
+	}
+	for _, f := range files {
+		dst := filepath.Join(out, filepath.FromSlash(f.path))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return fmt.Errorf("write %s: %w", dst, err)
+		}
+		if err := os.WriteFile(dst, []byte(f.content), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", dst, err)
+		}
+	}
+	return nil
+}
+
+// removePreviousRender empties out if it holds only what an earlier render wrote (the files its
+// README.txt lists, and their directories), and refuses before deleting anything otherwise.
+func removePreviousRender(out string) error {
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	listed, err := renderedFiles(filepath.Join(out, renderReadme))
+	if err != nil {
+		return fmt.Errorf("--out %s is not empty and not a previous render (%v); choose a new or empty directory", out, err)
+	}
+	dirs := map[string]bool{}
+	for file := range listed {
+		for d := path.Dir(file); d != "."; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	var remove, prune []string
+	err = filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(out, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		switch {
+		case rel == ".":
+		case d.IsDir() && dirs[rel]:
+			prune = append(prune, p)
+		case d.Type().IsRegular() && listed[rel]:
+			remove = append(remove, p)
+		default:
+			return fmt.Errorf("--out %s holds %s, which livecdn render did not write; move it away or choose another directory", out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range remove {
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("remove the previous render: %w", err)
+		}
+	}
+	// Deepest first, so each directory is empty by the time it is removed.
+	slices.Reverse(prune)
+	for _, p := range prune {
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("remove the previous render: %w", err)
+		}
+	}
+	return nil
+}
+
+// renderedFiles reads the list of files from a render's README.txt.
+func renderedFiles(readme string) (map[string]bool, error) {
+	data, err := os.ReadFile(readme)
+	if err != nil {
+		return nil, fmt.Errorf("no %s from livecdn render", renderReadme)
+	}
+	lines := strings.Split(string(data), "\n")
+	if lines[0] != renderMarker {
+		return nil, fmt.Errorf("%s was not written by livecdn render", renderReadme)
+	}
+	start := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "Files") && strings.HasSuffix(l, ":") })
+	if start < 0 {
+		return nil, fmt.Errorf("%s lists no files", renderReadme)
+	}
+	files := map[string]bool{}
+	for _, line := range lines[start+1:] {
+		fields := strings.Fields(line)
+		if !strings.HasPrefix(line, "  ") || len(fields) == 0 {
+			break
+		}
+		files[fields[0]] = true
+	}
+	if !files[renderReadme] {
+		return nil, fmt.Errorf("%s does not list itself", renderReadme)
+	}
+	return files, nil
+}
