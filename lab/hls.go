@@ -88,6 +88,11 @@ func FetchPlaylist(ctx context.Context, rawURL string) (Playlist, error) {
 	if err != nil {
 		return Playlist{}, err
 	}
+	return ParsePlaylist(rawURL, body)
+}
+
+// ParsePlaylist parses a playlist fetched from rawURL, resolving its URIs.
+func ParsePlaylist(rawURL string, body []byte) (Playlist, error) {
 	base, err := url.Parse(rawURL)
 	if err != nil {
 		return Playlist{}, err

@@ -10,6 +10,8 @@ import (
 // publishes and who plays each stream. Edges appear as players; HLS viewers
 // never appear, which is the point.
 type Stat struct {
+	// Accepted counts the connections the server has accepted since it started.
+	Accepted     int               `xml:"naccepted"`
 	Applications []StatApplication `xml:"server>application"`
 }
 
@@ -38,9 +40,18 @@ func FetchStat(ctx context.Context, statURL string) (Stat, error) {
 	if err != nil {
 		return Stat{}, err
 	}
+	s, err := ParseStat(body)
+	if err != nil {
+		return Stat{}, fmt.Errorf("%s: %w", statURL, err)
+	}
+	return s, nil
+}
+
+// ParseStat parses an rtmp_stat page.
+func ParseStat(body []byte) (Stat, error) {
 	var s Stat
 	if err := xml.Unmarshal(body, &s); err != nil {
-		return Stat{}, fmt.Errorf("%s: %w", statURL, err)
+		return Stat{}, fmt.Errorf("rtmp_stat: %w", err)
 	}
 	return s, nil
 }
@@ -77,14 +88,21 @@ func (s Stat) Players(app, name string) int {
 
 // Publishing reports whether someone publishes app/name.
 func (s Stat) Publishing(app, name string) bool {
+	return s.Publishers(app, name) > 0
+}
+
+// Publishers counts the sessions publishing app/name. On an edge, a static
+// pull shows up as its stream's publisher.
+func (s Stat) Publishers(app, name string) int {
 	st := s.Stream(app, name)
 	if st == nil {
-		return false
+		return 0
 	}
+	n := 0
 	for _, c := range st.Clients {
 		if c.Publishing != nil {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }

@@ -41,15 +41,16 @@ func ParseAccessLine(line string) (AccessEntry, error) {
 	return AccessEntry{Addr: m[1], Time: ts, Method: m[3], URI: m[4], Status: status, Bytes: bytes, UserAgent: m[8]}, nil
 }
 
-// ViewerCount is what an edge's access log says about its audience.
+// ViewerCount is what an edge's access log says about its audience. The log
+// holds playlist requests only (segments are not logged: they are most of
+// the requests, and logging them was their largest cost).
 type ViewerCount struct {
 	// Viewers are the distinct address + user agent pairs that fetched a
 	// playlist successfully: a playing client refetches its playlist every
 	// fragment, so a short window sees every active viewer.
 	Viewers int `json:"viewers"`
-	// Requests and Bytes count every request in the window.
-	Requests int   `json:"requests"`
-	Bytes    int64 `json:"bytes"`
+	// Requests counts the logged requests in the window.
+	Requests int `json:"requests"`
 	// Malformed counts lines that did not parse (another format, truncation).
 	Malformed int `json:"malformed"`
 }
@@ -70,7 +71,6 @@ func CountViewers(r io.Reader, since time.Time) (ViewerCount, error) {
 			continue
 		}
 		c.Requests++
-		c.Bytes += e.Bytes
 		if e.Status == 200 && strings.HasSuffix(e.URI, ".m3u8") {
 			seen[e.Addr+"\x00"+e.UserAgent] = true
 		}

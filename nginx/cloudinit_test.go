@@ -53,7 +53,7 @@ func TestEdgeUserDataRejectsDropletMismatches(t *testing.T) {
 		{name: "another user", mutate: func(s *EdgeSpec) { s.Layout.User = "nobody" }, want: `Layout.User: "nobody"`},
 		{name: "pid file systemd does not watch", mutate: func(s *EdgeSpec) { s.Layout.PIDFile = "/var/run/nginx.pid" }, want: `Layout.PIDFile: "/var/run/nginx.pid"`},
 		{name: "module not where Debian puts it", mutate: func(s *EdgeSpec) { s.Layout.ModulePath = "/usr/local/lib/ngx_rtmp_module.so" }, want: `Layout.ModulePath: "/usr/local/lib/ngx_rtmp_module.so"`},
-		{name: "HLS dir with a quote", mutate: func(s *EdgeSpec) { s.Layout.HLSDir = "/var/lib/live'cdn" }, want: `Layout.HLSDir: "/var/lib/live'cdn"`},
+		{name: "HLS dir with a quote", mutate: func(s *EdgeSpec) { s.Layout.HLSDir = "/var/lib/live'cdn/hls" }, want: `Layout.HLSDir: "/var/lib/live'cdn/hls"`},
 		{name: "web root with a space", mutate: func(s *EdgeSpec) { s.Layout.WebRoot = "/var/www/live cdn" }, want: `Layout.WebRoot: "/var/www/live cdn"`},
 		{name: "http port in the ephemeral range", mutate: func(s *EdgeSpec) { s.HTTPListen = "10240" }, want: `HTTPListen: "10240"`},
 		{name: "rtmp port in the ephemeral range", mutate: func(s *EdgeSpec) { s.RTMPListen = "127.0.0.1:19350" }, want: `RTMPListen: "127.0.0.1:19350"`},

@@ -3,6 +3,7 @@ package nginx
 import (
 	"fmt"
 	"net/netip"
+	"path"
 )
 
 // EdgeSpec is everything an edge's nginx.conf depends on. It holds nothing
@@ -54,6 +55,8 @@ type edgeView struct {
 	// SegmentMaxAge is how long a segment may be cached: its name is reused
 	// when the encoder restarts (names are stream timestamps), so not long.
 	SegmentMaxAge int
+	// HLSRoot is HLSDir's parent: nginx's root for the HLS URL path.
+	HLSRoot string
 	// MarkerWait bounds how long a new relay may take to deliver its first
 	// fragment (aligned slicing closes it within two fragment lengths).
 	MarkerWait int
@@ -85,6 +88,9 @@ func (spec EdgeSpec) view() (edgeView, error) {
 	p.absPath("Layout.LogDir", l.LogDir)
 	p.absPath("Layout.TempDir", l.TempDir)
 	p.absPath("Layout.HLSDir", l.HLSDir)
+	if path.IsAbs(l.HLSDir) && path.Base(l.HLSDir) != path.Base(HLSPath) {
+		p.add("Layout.HLSDir", l.HLSDir, "name the directory %q: it is served as the URL path %s", path.Base(HLSPath), HLSPath)
+	}
 	p.absPath("Layout.WebRoot", l.WebRoot)
 	p.absPath("Layout.LibDir", l.LibDir)
 	if !nodeNameRE.MatchString(spec.Name) {
@@ -109,7 +115,10 @@ func (spec EdgeSpec) view() (edgeView, error) {
 	}
 
 	s := spec.Stream
-	view := edgeView{EdgeSpec: spec, SegmentMaxAge: s.PlaylistSeconds, MarkerWait: 5 * s.FragmentSeconds}
+	view := edgeView{
+		EdgeSpec: spec, HLSRoot: path.Dir(l.HLSDir),
+		SegmentMaxAge: s.PlaylistSeconds, MarkerWait: 5 * s.FragmentSeconds,
+	}
 	if len(s.Renditions) == 0 {
 		view.Pulls = []edgePull{spec.pull(IngestApp, s.Name)}
 		return view, nil

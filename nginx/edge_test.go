@@ -18,6 +18,8 @@ func TestRenderEdgeConfRejectsInvalidSpecs(t *testing.T) {
 		{name: "log dir with trailing slash", mutate: func(s *EdgeSpec) { s.Layout.LogDir = "/var/log/nginx/" }, want: `Layout.LogDir: "/var/log/nginx/"`},
 		{name: "relative temp dir", mutate: func(s *EdgeSpec) { s.Layout.TempDir = "nginx" }, want: `Layout.TempDir: "nginx"`},
 		{name: "no HLS dir", mutate: func(s *EdgeSpec) { s.Layout.HLSDir = "" }, want: `Layout.HLSDir: ""`},
+		{name: "HLS dir not named hls", mutate: func(s *EdgeSpec) { s.Layout.HLSDir = "/var/lib/livecdn/segments" }, want: `Layout.HLSDir: "/var/lib/livecdn/segments": name the directory "hls"`},
+		{name: "IPv6 listen on IPv4", mutate: func(s *EdgeSpec) { s.HTTPListenIPv6 = "0.0.0.0:80" }, want: `HTTPListenIPv6: "0.0.0.0:80"`},
 		{name: "relative web root", mutate: func(s *EdgeSpec) { s.Layout.WebRoot = "www" }, want: `Layout.WebRoot: "www"`},
 		{name: "name with upper case", mutate: func(s *EdgeSpec) { s.Name = "AMS3_1" }, want: `Name: "AMS3_1"`},
 		{name: "no name", mutate: func(s *EdgeSpec) { s.Name = "" }, want: `Name: ""`},

@@ -49,8 +49,7 @@ func runViewers(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(count)
 	}
-	fmt.Fprintf(stdout, "%d viewers in the last %v (%d requests, %.1f MB served)\n",
-		count.Viewers, *window, count.Requests, float64(count.Bytes)/1e6)
+	fmt.Fprintf(stdout, "%d viewers in the last %v (%d playlist requests)\n", count.Viewers, *window, count.Requests)
 	if count.Malformed > 0 {
 		fmt.Fprintf(stdout, "%d lines were not in the livecdn_viewers format\n", count.Malformed)
 	}
