@@ -37,11 +37,16 @@ deps:
 	fi
 
 $(HLSJS):
-	@command -v npm >/dev/null || { echo "npm is needed to fetch hls.js: apt-get install npm"; exit 1; }
+	@command -v npm >/dev/null || { \
+		echo "installing Debian's npm to fetch hls.js"; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends npm >/dev/null; }
 	@mkdir -p $(CACHE)/hlsjs
-	@cd $(CACHE)/hlsjs && npm pack --silent hls.js@$(HLSJS_VERSION) >/dev/null 2>&1 \
+	@cd $(CACHE)/hlsjs && { npm pack --silent hls.js@$(HLSJS_VERSION) >/dev/null 2>npm.log \
+		|| { cat npm.log; echo "could not fetch hls.js $(HLSJS_VERSION) from npm"; exit 1; }; } \
 		&& tar -xzf hls.js-$(HLSJS_VERSION).tgz --strip-components=2 package/dist/hls.min.js \
-		&& rm hls.js-$(HLSJS_VERSION).tgz
+		&& rm hls.js-$(HLSJS_VERSION).tgz npm.log
 	@echo "fetched hls.js $(HLSJS_VERSION) to $(HLSJS)"
 
 .PHONY: hlsjs
@@ -77,8 +82,8 @@ bench: deps hlsjs
 	bash bench/run.sh
 
 # The engine test (tests/engine, docs/ENGINE_TEST.md) drives the real Pulumi CLI and Go language host,
-# built from the module proxy at the versions tools/*/go.mod pin: about 5-7 minutes the first time,
-# then nothing until a pin changes.
+# built from the module proxy at the versions tools/*/go.mod pin: about 5.5 minutes the first time, then
+# nothing until a pin changes.
 .PHONY: engine-tools
 engine-tools:
 	bash tools/engine-tools.sh

@@ -358,6 +358,17 @@ func (p plan) render() string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
+// changes renders the steps that are not "same".
+func (p plan) changes() string {
+	var lines []string
+	for _, line := range strings.Split(strings.TrimSuffix(p.render(), "\n"), "\n") {
+		if !strings.HasPrefix(line, string(apitype.OpSame)+" ") {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 // byOp lists the steps of one kind, by name, for messages.
 func (p plan) byOp(op apitype.OpType) []string {
 	var names []string
