@@ -173,6 +173,11 @@ func newBrowser(t *testing.T) context.Context {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("%s is missing: apt-get install chromium (or run `make deps`)", chromiumPath)
 	}
+	// Not t.TempDir: Chromium's helper processes may still write to the
+	// profile for a moment after the browser is cancelled, and TempDir's
+	// cleanup fails the test on that. Removed (with retries) below.
+	profile, err := os.MkdirTemp("", "livecdn-chromium-")
+	require.NoError(t, err)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless,
@@ -184,7 +189,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 720),
 	)
 	ctx, cancelTab := chromedp.NewContext(allocCtx)
@@ -205,12 +210,13 @@ func newBrowser(t *testing.T) context.Context {
 	// Start the browser now, so a missing library fails here, clearly. The
 	// first Run's context owns the browser: it must be the tab's own.
 	stuck := time.AfterFunc(healTimeout, cancelTab)
-	err := chromedp.Run(ctx)
+	err = chromedp.Run(ctx)
 	stuck.Stop()
 	require.NoError(t, err, "start %s", chromiumPath)
 	t.Cleanup(func() {
 		cancelTab()
 		cancelAlloc()
+		removeProfile(t, profile)
 		mu.Lock()
 		defer mu.Unlock()
 		for _, line := range console {
@@ -336,4 +342,18 @@ func screenshot(t *testing.T, page context.Context, name string) {
 	path := filepath.Join(artifactsDir, name)
 	require.NoError(t, os.WriteFile(path, png, 0o644))
 	t.Logf("screenshot: tests/%s", path)
+}
+
+// removeProfile deletes a Chromium profile once its last writer is gone,
+// giving up (and saying so) after a few seconds.
+func removeProfile(t *testing.T, dir string) {
+	t.Helper()
+	var err error
+	for range 50 {
+		if err = os.RemoveAll(dir); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("could not remove Chromium profile %s: %v", dir, err)
 }
