@@ -117,8 +117,8 @@ func Site(s *config.Settings) ([]nginx.SiteFile, error) {
 }
 
 // PlaylistURL is what players open on host.
-func PlaylistURL(host string, s config.Stream) string {
-	return "http://" + host + nginx.HLSPath + Stream(s).Playlist()
+func PlaylistURL(host string, s nginx.Stream) string {
+	return "http://" + host + s.PlaylistPath()
 }
 
 func prefixes(in []netip.Prefix) []string {

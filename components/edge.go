@@ -96,7 +96,7 @@ func NewEdgeNode(ctx *pulumi.Context, name string, args *EdgeNodeArgs, opts ...p
 	e.Address = droplet.Ipv4Address
 	e.AddressIPv6 = droplet.Ipv6Address
 	e.HLSURL = droplet.Ipv4Address.ApplyT(func(addr string) string {
-		return "http://" + addr + nginx.HLSPath + spec.Stream.Playlist()
+		return blueprint.PlaylistURL(addr, spec.Stream)
 	}).(pulumi.StringOutput)
 	e.HealthURL = droplet.Ipv4Address.ApplyT(func(addr string) string {
 		return "http://" + addr + "/healthz"

@@ -145,7 +145,7 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		if err != nil {
 			return nil, err
 		}
-		playback = pulumi.String(blueprint.PlaylistURL(s.Domain, s.Stream)).ToStringOutput()
+		playback = pulumi.String(blueprint.PlaylistURL(s.Domain, blueprint.Stream(s.Stream))).ToStringOutput()
 		player = pulumi.String("http://" + s.Domain + "/").ToStringOutput()
 		outputs["ingestHostname"] = dns.IngestHostname
 		outputs["regionHostnames"] = dns.RegionHostnames

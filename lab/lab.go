@@ -120,10 +120,12 @@ type Lab struct {
 	stream nginx.Stream
 	key    string
 	origin *node
-	edges  []*node
-	source *process
-	logs   []io.Closer
-	info   Info
+	// originRTMP is the origin's RTMP address, where the edges pull from.
+	originRTMP string
+	edges      []*node
+	source     *process
+	logs       []io.Closer
+	info       Info
 
 	closeOnce sync.Once
 	closeErr  error
@@ -321,6 +323,7 @@ func (l *Lab) startOrigin() error {
 		return err
 	}
 	l.origin = n
+	l.originRTMP = spec.RTMPListen
 	l.info.Ingest = fmt.Sprintf("rtmp://%s/%s", spec.RTMPListen, nginx.IngestApp)
 	l.info.Stream = l.stream.Name
 	l.info.StreamKey = l.key
@@ -369,7 +372,7 @@ func (l *Lab) startEdge(e edgeAddrs, candidates []string) error {
 		Name:       name,
 		HTTPListen: e.httpListen,
 		RTMPListen: e.rtmpListen,
-		Origin:     strings.TrimPrefix(strings.TrimSuffix(l.info.Ingest, "/"+nginx.IngestApp), "rtmp://"),
+		Origin:     l.originRTMP,
 		Stream:     l.stream,
 		RelayToken: nginx.RelayToken(l.key),
 		AdminCIDRs: []string{"127.0.0.0/8"},
@@ -404,7 +407,7 @@ func (l *Lab) startEdge(e edgeAddrs, candidates []string) error {
 	base := e.base()
 	l.info.Edges = append(l.info.Edges, EdgeInfo{
 		Name:   name,
-		HLS:    base + nginx.HLSPath + l.stream.Playlist(),
+		HLS:    base + l.stream.PlaylistPath(),
 		Player: base + "/",
 		Health: base + "/healthz",
 	})

@@ -110,7 +110,7 @@ func RenderPlayer(spec PlayerSpec) (string, error) {
 	spec.Candidates = candidates
 	view := playerView{
 		PlayerSpec:   spec,
-		PlaylistPath: HLSPath + spec.Stream.Playlist(),
+		PlaylistPath: spec.Stream.PlaylistPath(),
 		Ladder:       len(spec.Stream.Renditions) > 0,
 		StallMillis:  1000 * max(6, 3*spec.Stream.FragmentSeconds),
 	}

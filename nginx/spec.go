@@ -113,6 +113,11 @@ func (s Stream) Playlist() string {
 	return s.Name + ".m3u8"
 }
 
+// PlaylistPath is the URL path of Playlist on an edge.
+func (s Stream) PlaylistPath() string {
+	return HLSPath + s.Playlist()
+}
+
 // RelayToken is what edges present to the origin to be allowed to play. It is
 // derived from the stream key, so a stack needs no second secret and a new
 // stream key also revokes every old edge.
