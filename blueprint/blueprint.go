@@ -1,13 +1,15 @@
-// Package blueprint says what every machine of a stack runs: it turns the
-// stack's validated settings and plan into the nginx package's specs, with
-// the production ports and layout. The Pulumi components and the CLI both
-// use it, so what `livecdn render` shows is what the droplets get.
+// Package blueprint is the one place that turns a stack into machines: for
+// each machine its name, role, region, size, firewall rules, DNS names and
+// one function that renders its complete files from the values only the
+// cloud knows (the origin's address) and the stream key.
 //
-// It is pure: no Pulumi, no I/O. Values that exist only after deployment
-// (the origin's reserved IP) and secrets are arguments.
+// The Pulumi program (its preflight and each component's ApplyT), `livecdn
+// render` and the rehearsal harness all call it, so what a test or a
+// reviewer sees is what a droplet gets. It is pure: no Pulumi, no I/O.
 package blueprint
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -17,6 +19,94 @@ import (
 	"github.com/livecdn/livecdn/plan"
 )
 
+// Role is what a machine does in the CDN. DigitalOcean tags are named after
+// roles, so a firewall can admit "every edge" without listing them.
+type Role string
+
+const (
+	// RoleOrigin takes the encoder's stream and relays it to the edges.
+	RoleOrigin Role = "origin"
+	// RoleEdge pulls the stream once and serves viewers.
+	RoleEdge Role = "edge"
+)
+
+// OriginName is the origin machine's name.
+const OriginName = "origin"
+
+// Stack is everything one stack deploys, computed once from its settings.
+type Stack struct {
+	// Settings are the stack's validated settings.
+	Settings *config.Settings
+	// Plan is the capacity plan the edges come from.
+	Plan plan.Result
+	// Origin is the origin machine; Origin.BYO says it is the team's own.
+	Origin Machine
+	// Edges are the edge machines, region by region.
+	Edges []Machine
+	// Records are the DNS records a stack with DNS declares; nil without.
+	Records []Record
+}
+
+// Machine is one machine of a stack.
+type Machine struct {
+	// Name is "origin" or REGION-N, e.g. "ams3-1": the Pulumi name, the DNS
+	// label and the X-LiveCDN-Edge header. N counts from 1 within the
+	// region, so adding an edge never renames another.
+	Name string
+	// Role is what the machine does.
+	Role Role
+	// Region and Size are DigitalOcean slugs; empty for a bring-your-own origin.
+	Region, Size string
+	// BYO is the team's own origin server, set up over ssh: no droplet, no
+	// cloud firewall, Address below is its address.
+	BYO bool
+	// Address is known before deployment only for a bring-your-own origin.
+	Address netip.Addr
+	// Inbound is what the machine's cloud firewall admits; outbound is open
+	// (a DigitalOcean firewall without outbound rules blocks apt and pulls).
+	// Empty for a bring-your-own origin, whose firewall is its owner's.
+	Inbound []Rule
+	// Hostnames are the DNS names that answer with this machine's address;
+	// nil without DNS.
+	Hostnames []string
+
+	render func(Cloud) (Files, error)
+}
+
+// Cloud holds the values a stack file cannot: what the cloud assigns and the
+// stream key, a secret that reaches the program only as a secret Output.
+type Cloud struct {
+	// OriginAddress is the origin's reserved IP (or a bring-your-own
+	// origin's address): where the edges pull from.
+	OriginAddress netip.Addr
+	// StreamKey is the publish key; edges get a relay token derived from it.
+	StreamKey string
+}
+
+// Files are the complete text one machine gets.
+type Files struct {
+	// NginxConf is the machine's /etc/nginx/nginx.conf.
+	NginxConf string
+	// UserData is a droplet's cloud-init user data; empty for a
+	// bring-your-own origin.
+	UserData string
+	// Bootstrap is the script `pulumi up` runs over ssh on a bring-your-own
+	// origin; empty otherwise.
+	Bootstrap string
+	// Site is the player page an edge serves, also inside its UserData.
+	Site []nginx.SiteFile
+}
+
+// Render renders the machine's files. The result holds the stream key or
+// the relay token: inside Pulumi, call it in an ApplyT of secret Outputs.
+func (m Machine) Render(c Cloud) (Files, error) {
+	f, err := m.render(c)
+	if err != nil {
+		return Files{}, fmt.Errorf("%s %s: %w", m.Role, m.Name, err)
+	}
+	return f, nil
+}
+
 // Production ports.
 const (
 	// RTMPPort takes the encoder and the edges' pulls on the origin.
@@ -25,32 +115,140 @@ const (
 	StatPort = 8080
 	// HTTPPort serves viewers on the edges.
 	HTTPPort = 80
+	// HTTPSPort is open on the edges for a certificate added later.
+	HTTPSPort = 443
+	// SSHPort lets admins in.
+	SSHPort = 22
 	// authListen is the origin's loopback-only on_publish/on_play server.
 	authListen = "127.0.0.1:8086"
 	// edgeRTMPListen is the edge-local RTMP server the pulls feed.
 	edgeRTMPListen = "127.0.0.1:1935"
 )
 
-// Edge is one edge machine of the plan.
-type Edge struct {
-	// Name is REGION-N, e.g. "ams3-1": the Pulumi name, the DNS label and the
-	// X-LiveCDN-Edge header. N counts from 1 within the region, so adding an
-	// edge never renames another.
-	Name string
-	// Region and Size are DigitalOcean slugs.
-	Region, Size string
-}
+// New computes a stack's machines from its validated settings. It renders
+// nothing yet; Check does, with stand-ins for the cloud's values.
+func New(s *config.Settings) (*Stack, error) {
+	p, err := plan.Plan(plan.InputFrom(s))
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	st := &Stack{Settings: s, Plan: p}
+	stream := Stream(s.Stream)
+	site, err := site(s, stream)
+	if err != nil {
+		return nil, err
+	}
 
-// Edges lists the edges a plan deploys, region by region.
-func Edges(p plan.Result) []Edge {
-	var out []Edge
-	for _, r := range p.Regions {
-		for i := 1; i <= r.Edges; i++ {
-			out = append(out, Edge{Name: r.Region + "-" + strconv.Itoa(i), Region: r.Region, Size: r.Size})
+	originSpec := func(key string) nginx.OriginSpec {
+		return nginx.OriginSpec{
+			Layout:      nginx.ProductionLayout(),
+			RTMPListen:  strconv.Itoa(RTMPPort),
+			StatListen:  strconv.Itoa(StatPort),
+			AuthListen:  authListen,
+			Stream:      stream,
+			StreamKey:   key,
+			IngestCIDRs: prefixStrings(s.IngestCIDRs),
+			// Edges are admitted by their relay token; the cloud firewall
+			// admits RTMP only from the edges' tag.
+			AdminCIDRs: prefixStrings(s.AdminCIDRs),
+			Record:     s.Stream.Record,
 		}
 	}
-	return out
+	st.Origin = Machine{Name: OriginName, Role: RoleOrigin, Region: s.Origin.Region, Size: s.Origin.Size}
+	if byo := s.Origin.BYO; byo != nil {
+		st.Origin.Region, st.Origin.Size = "", ""
+		st.Origin.BYO, st.Origin.Address = true, byo.Address
+		st.Origin.render = func(c Cloud) (Files, error) {
+			spec := originSpec(c.StreamKey)
+			conf, err := nginx.RenderOriginConf(spec)
+			if err != nil {
+				return Files{}, err
+			}
+			script, err := nginx.RenderOriginBootstrap(spec)
+			return Files{NginxConf: conf, Bootstrap: script}, err
+		}
+	} else {
+		st.Origin.Inbound = originInbound(s)
+		st.Origin.render = func(c Cloud) (Files, error) {
+			spec := originSpec(c.StreamKey)
+			conf, err := nginx.RenderOriginConf(spec)
+			if err != nil {
+				return Files{}, err
+			}
+			userData, err := nginx.RenderOriginUserData(spec)
+			return Files{NginxConf: conf, UserData: userData}, err
+		}
+	}
+
+	for _, r := range p.Regions {
+		for i := 1; i <= r.Edges; i++ {
+			name := r.Region + "-" + strconv.Itoa(i)
+			st.Edges = append(st.Edges, Machine{
+				Name: name, Role: RoleEdge, Region: r.Region, Size: r.Size,
+				Inbound: edgeInbound(s),
+				render: func(c Cloud) (Files, error) {
+					if !c.OriginAddress.IsValid() {
+						return Files{}, errors.New("the origin's address is not known")
+					}
+					spec := nginx.EdgeSpec{
+						Layout:         nginx.ProductionLayout(),
+						Name:           name,
+						HTTPListen:     strconv.Itoa(HTTPPort),
+						HTTPListenIPv6: "[::]:" + strconv.Itoa(HTTPPort),
+						RTMPListen:     edgeRTMPListen,
+						Origin:         OriginPull(c.OriginAddress),
+						Stream:         stream,
+						RelayToken:     nginx.RelayToken(c.StreamKey),
+						AdminCIDRs:     prefixStrings(s.AdminCIDRs),
+					}
+					conf, err := nginx.RenderEdgeConf(spec)
+					if err != nil {
+						return Files{}, err
+					}
+					userData, err := nginx.RenderEdgeUserData(spec, site)
+					return Files{NginxConf: conf, UserData: userData, Site: site}, err
+				},
+			})
+		}
+	}
+	if s.DNS.Enabled {
+		st.Records = records(s.Domain, st.Origin, st.Edges, s.DNS.LoadBalancing)
+		for i := range st.Edges {
+			st.Edges[i].Hostnames = hostnamesOf(st.Records, st.Edges[i].Name)
+		}
+		st.Origin.Hostnames = hostnamesOf(st.Records, st.Origin.Name)
+	}
+	return st, nil
 }
+
+// Machines lists the origin, then the edges.
+func (st *Stack) Machines() []Machine {
+	return append([]Machine{st.Origin}, st.Edges...)
+}
+
+// Check renders every machine with stand-ins for the cloud's values, so a
+// stack the renderers refuse is refused before anything is created.
+func (st *Stack) Check(streamKey string) error {
+	c := Cloud{OriginAddress: PlaceholderOriginAddress, StreamKey: streamKey}
+	if st.Origin.BYO {
+		c.OriginAddress = st.Origin.Address
+	}
+	var errs []error
+	for _, m := range st.Machines() {
+		if _, err := m.Render(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("the stack's machines cannot be rendered:\n%w", err)
+	}
+	return nil
+}
+
+// PlaceholderOriginAddress stands in for a droplet origin's reserved IP,
+// which DigitalOcean assigns at the first `pulumi up`, wherever a render
+// happens before it: a documentation address (RFC 5737), never a machine's.
+var PlaceholderOriginAddress = netip.MustParseAddr("192.0.2.1")
 
 // Stream converts the stack's stream settings.
 func Stream(s config.Stream) nginx.Stream {
@@ -66,49 +264,15 @@ func Stream(s config.Stream) nginx.Stream {
 	return out
 }
 
-// OriginSpec is the origin's nginx spec. streamKey is the secret's value:
-// call it inside an ApplyT so the result stays secret.
-func OriginSpec(s *config.Settings, streamKey string) nginx.OriginSpec {
-	return nginx.OriginSpec{
-		Layout:      nginx.ProductionLayout(),
-		RTMPListen:  strconv.Itoa(RTMPPort),
-		StatListen:  strconv.Itoa(StatPort),
-		AuthListen:  authListen,
-		Stream:      Stream(s.Stream),
-		StreamKey:   streamKey,
-		IngestCIDRs: prefixes(s.IngestCIDRs),
-		// Edges are admitted by their relay token; the cloud firewall admits
-		// RTMP only from the edges' tag.
-		AdminCIDRs: prefixes(s.AdminCIDRs),
-		Record:     s.Stream.Record,
-	}
-}
-
-// EdgeSpec is one edge's nginx spec. originIP is the origin's reserved IP
-// and relayToken nginx.RelayToken of the stream key: call it inside an
-// ApplyT. Nothing in it depends on other edges.
-func EdgeSpec(s *config.Settings, e Edge, originIP, relayToken string) nginx.EdgeSpec {
-	return nginx.EdgeSpec{
-		Layout:         nginx.ProductionLayout(),
-		Name:           e.Name,
-		HTTPListen:     strconv.Itoa(HTTPPort),
-		HTTPListenIPv6: "[::]:" + strconv.Itoa(HTTPPort),
-		RTMPListen:     edgeRTMPListen,
-		Origin:         netip.AddrPortFrom(parseAddr(originIP), RTMPPort).String(),
-		Stream:         Stream(s.Stream),
-		RelayToken:     relayToken,
-		AdminCIDRs:     prefixes(s.AdminCIDRs),
-	}
-}
-
-// Site is the player page every edge serves. It depends on the stack's
+// site is the player page every edge serves. It depends on the stack's
 // event, stream and domain only, so adding an edge or a region never
 // changes it (and never replaces the other edges).
-func Site(s *config.Settings) ([]nginx.SiteFile, error) {
+func site(s *config.Settings, stream nginx.Stream) ([]nginx.SiteFile, error) {
 	page, err := nginx.RenderPlayer(nginx.PlayerSpec{
-		EventName: s.EventName,
-		Stream:    Stream(s.Stream),
-		HLSJS:     nginx.PublicHLSJS(),
+		EventName:  s.EventName,
+		Stream:     stream,
+		HLSJS:      nginx.PublicHLSJS(),
+		Candidates: PlayerCandidates(s),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("player page: %w", err)
@@ -116,22 +280,27 @@ func Site(s *config.Settings) ([]nginx.SiteFile, error) {
 	return []nginx.SiteFile{{Path: nginx.PlayerIndex, Content: page}}, nil
 }
 
-// PlaylistURL is what players open on host.
-func PlaylistURL(host string, s nginx.Stream) string {
-	return "http://" + host + s.PlaylistPath()
+// PlayerCandidates are the bases the player page may fail over between: with
+// DNS, every region's hostname in the catalog, deployed or not (a region
+// without edges does not resolve and the page skips it), so adding an edge or
+// a region never changes the page. Without DNS there is no name that
+// outlives a droplet, and an edge's user data cannot hold the addresses of
+// edges created after it: the page plays from the edge that served it.
+func PlayerCandidates(s *config.Settings) []string {
+	if !s.DNS.Enabled {
+		return nil
+	}
+	var out []string
+	for _, r := range config.Regions() {
+		out = append(out, BaseURL(RegionHost(s.Domain, r.Slug)))
+	}
+	return out
 }
 
-func prefixes(in []netip.Prefix) []string {
+func prefixStrings(in []netip.Prefix) []string {
 	out := make([]string, len(in))
 	for i, p := range in {
 		out[i] = p.String()
 	}
 	return out
-}
-
-// parseAddr accepts what the cloud reports; a bad address yields the zero
-// Addr, which the edge spec's validation then names.
-func parseAddr(s string) netip.Addr {
-	a, _ := netip.ParseAddr(s)
-	return a
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/livecdn/livecdn/blueprint"
 	"github.com/livecdn/livecdn/nginx"
 )
 
@@ -27,8 +28,9 @@ type BYOOrigin struct {
 
 // BYOOriginArgs configure a BYOOrigin.
 type BYOOriginArgs struct {
-	// Address is the server's public IPv4 address. Required.
-	Address string
+	// Machine is the bring-your-own origin as the blueprint computes it:
+	// its address and the render function of its bootstrap script. Required.
+	Machine blueprint.Machine
 	// User logs in over ssh and must be root or have passwordless sudo as
 	// root. Optional; default "root".
 	User string
@@ -36,27 +38,26 @@ type BYOOriginArgs struct {
 	Port int
 	// PrivateKey is the ssh private key. Required; keep it secret.
 	PrivateKey pulumi.StringInput
-	// Spec is the origin's nginx spec without its StreamKey. Required.
-	Spec nginx.OriginSpec
 	// StreamKey is the publish key. Required; keep it secret.
 	StreamKey pulumi.StringInput
+	// Stream names the stream in the IngestURL output. Required.
+	Stream nginx.Stream
 }
 
 // NewBYOOrigin configures a bring-your-own origin over ssh. A changed config
 // runs the bootstrap again, which restarts nginx.
 func NewBYOOrigin(ctx *pulumi.Context, name string, args *BYOOriginArgs, opts ...pulumi.ResourceOption) (*BYOOrigin, error) {
-	if args == nil || args.Address == "" || args.PrivateKey == nil || args.StreamKey == nil {
-		return nil, fmt.Errorf("byo origin %q: Address, PrivateKey and StreamKey are required", name)
+	if args == nil || !args.Machine.BYO || !args.Machine.Address.IsValid() || args.PrivateKey == nil || args.StreamKey == nil {
+		return nil, fmt.Errorf("byo origin %q: a bring-your-own Machine, PrivateKey and StreamKey are required", name)
 	}
 	o := &BYOOrigin{}
 	if err := ctx.RegisterComponentResource(BYOOriginType, name, o, opts...); err != nil {
 		return nil, err
 	}
-	spec := args.Spec
+	m := args.Machine
 	script := pulumi.ToSecret(args.StreamKey.ToStringOutput().ApplyT(func(key string) (string, error) {
-		s := spec
-		s.StreamKey = key
-		return nginx.RenderOriginBootstrap(s)
+		files, err := m.Render(blueprint.Cloud{OriginAddress: m.Address, StreamKey: key})
+		return files.Bootstrap, err
 	})).(pulumi.StringOutput)
 
 	port := args.Port
@@ -71,7 +72,7 @@ func NewBYOOrigin(ctx *pulumi.Context, name string, args *BYOOriginArgs, opts ..
 	}
 	if _, err := remote.NewCommand(ctx, name+"-configure", &remote.CommandArgs{
 		Connection: remote.ConnectionArgs{
-			Host:       pulumi.String(args.Address),
+			Host:       pulumi.String(m.Address.String()),
 			User:       pulumi.String(user),
 			Port:       pulumi.Float64(float64(port)),
 			PrivateKey: args.PrivateKey,
@@ -83,8 +84,8 @@ func NewBYOOrigin(ctx *pulumi.Context, name string, args *BYOOriginArgs, opts ..
 		return nil, fmt.Errorf("byo origin %q: configure: %w", name, err)
 	}
 
-	o.Address = pulumi.String(args.Address).ToStringOutput()
-	o.IngestURL = pulumi.String(ingestURL(args.Address, spec.Stream)).ToStringOutput()
+	o.Address = pulumi.String(m.Address.String()).ToStringOutput()
+	o.IngestURL = pulumi.String(blueprint.IngestURL(blueprint.HostOf(m.Address), args.Stream)).ToStringOutput()
 	if err := ctx.RegisterResourceOutputs(o, pulumi.Map{
 		"address":   o.Address,
 		"ingestUrl": o.IngestURL,

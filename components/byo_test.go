@@ -8,7 +8,6 @@ import (
 
 	"github.com/livecdn/livecdn/blueprint"
 	"github.com/livecdn/livecdn/config"
-	"github.com/livecdn/livecdn/nginx"
 )
 
 const testSSHKey = "-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH PRIVATE KEY-----"
@@ -45,9 +44,11 @@ func TestBringYourOwnOriginIsConfiguredOverSSH(t *testing.T) {
 			assert.Equal(t, testSSHKey, conn["privateKey"].StringValue())
 			assert.Equal(t, tc.run, cmd.Inputs["create"].StringValue())
 			assert.Equal(t, tc.run, cmd.Inputs["update"].StringValue())
-			want, err := nginx.RenderOriginBootstrap(blueprint.OriginSpec(s, testStreamKey))
+			bp, err := blueprint.New(s)
 			require.NoError(t, err)
-			assertSecretString(t, want, cmd.Inputs["stdin"], "the bootstrap script")
+			want, err := bp.Origin.Render(blueprint.Cloud{OriginAddress: s.Origin.BYO.Address, StreamKey: testStreamKey})
+			require.NoError(t, err)
+			assertSecretString(t, want.Bootstrap, cmd.Inputs["stdin"], "the bootstrap script")
 			assert.NotContains(t, cmd.Inputs["create"].StringValue(), testStreamKey, "the key never goes on a command line")
 
 			edge := r.cloud.named(t, dropletType, "ams3-1-droplet")

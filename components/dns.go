@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/livecdn/livecdn/blueprint"
+	"github.com/livecdn/livecdn/nginx"
 )
 
 // GeoDNSType is the GeoDNS component's type token.
@@ -49,6 +50,9 @@ type GeoDNSArgs struct {
 	OriginAddress pulumi.StringInput
 	// Edges are the edges to name and steer to. Required, at least one.
 	Edges []DNSEdge
+	// Records are the stack's records (blueprint.Stack.Records), each
+	// naming the origin or one of Edges. Required.
+	Records []blueprint.Record
 }
 
 // DNSEdge is one edge as DNS sees it.
@@ -73,8 +77,8 @@ const (
 // named after the edge or region it is for, so adding an edge adds its own
 // records and changes only its region's pool.
 func NewGeoDNS(ctx *pulumi.Context, name string, args *GeoDNSArgs, opts ...pulumi.ResourceOption) (*GeoDNS, error) {
-	if args == nil || args.ZoneID == "" || args.Domain == "" || args.OriginAddress == nil || len(args.Edges) == 0 {
-		return nil, fmt.Errorf("dns %q: ZoneID, Domain, OriginAddress and Edges are required", name)
+	if args == nil || args.ZoneID == "" || args.Domain == "" || args.OriginAddress == nil || len(args.Edges) == 0 || len(args.Records) == 0 {
+		return nil, fmt.Errorf("dns %q: ZoneID, Domain, OriginAddress, Edges and Records are required", name)
 	}
 	if args.LoadBalancing && args.AccountID == "" {
 		return nil, fmt.Errorf("dns %q: AccountID is required with LoadBalancing", name)
@@ -104,35 +108,26 @@ func NewGeoDNS(ctx *pulumi.Context, name string, args *GeoDNSArgs, opts ...pulum
 		return nil
 	}
 
-	if err := record("ingest", "ingest."+args.Domain, "A", args.OriginAddress); err != nil {
-		return nil, err
-	}
+	type addresses struct{ ipv4, ipv6 pulumi.StringInput }
+	machines := map[string]addresses{blueprint.OriginName: {ipv4: args.OriginAddress}}
 	regionHosts := pulumi.StringMap{}
 	byRegion := map[string][]DNSEdge{}
 	for _, e := range args.Edges {
-		regionHost := e.Region + "." + args.Domain
-		regionHosts[e.Region] = pulumi.String(regionHost)
+		machines[e.Name] = addresses{e.IPv4, e.IPv6}
+		regionHosts[e.Region] = pulumi.String(blueprint.RegionHost(args.Domain, e.Region))
 		byRegion[e.Region] = append(byRegion[e.Region], e)
-		for _, r := range []struct {
-			suffix, host string
-			skip         bool
-		}{
-			{"", e.Name + "." + args.Domain, false},
-			// The region's name answers with all its edges.
-			{"-region", regionHost, false},
-			// Without a load balancer, the viewers' name is a round-robin.
-			{"-viewers", args.Domain, args.LoadBalancing},
-		} {
-			if r.skip {
-				continue
-			}
-			if err := record(e.Name+r.suffix, r.host, "A", e.IPv4); err != nil {
+	}
+	for _, r := range args.Records {
+		a, ok := machines[r.Machine]
+		if !ok {
+			return nil, fmt.Errorf("dns %q: record %s names %q, which is neither the origin nor one of the edges", name, r.Host, r.Machine)
+		}
+		if err := record(r.Resource, r.Host, "A", a.ipv4); err != nil {
+			return nil, err
+		}
+		if r.IPv6 && a.ipv6 != nil {
+			if err := record(r.Resource+"-ipv6", r.Host, "AAAA", a.ipv6); err != nil {
 				return nil, err
-			}
-			if e.IPv6 != nil {
-				if err := record(e.Name+r.suffix+"-ipv6", r.host, "AAAA", e.IPv6); err != nil {
-					return nil, err
-				}
 			}
 		}
 	}
@@ -144,7 +139,7 @@ func NewGeoDNS(ctx *pulumi.Context, name string, args *GeoDNSArgs, opts ...pulum
 	}
 
 	d.ViewerHostname = pulumi.String(args.Domain).ToStringOutput()
-	d.IngestHostname = pulumi.String("ingest." + args.Domain).ToStringOutput()
+	d.IngestHostname = pulumi.String(blueprint.IngestHost(args.Domain)).ToStringOutput()
 	d.RegionHostnames = regionHosts.ToStringMapOutput()
 	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
 		"viewerHostname":  d.ViewerHostname,
@@ -163,7 +158,7 @@ func loadBalancer(ctx *pulumi.Context, name string, args *GeoDNSArgs, byRegion m
 		AccountId:     pulumi.String(args.AccountID),
 		Type:          pulumi.String("http"),
 		Method:        pulumi.String("GET"),
-		Path:          pulumi.String("/healthz"),
+		Path:          pulumi.String(nginx.HealthPath),
 		Port:          pulumi.Int(blueprint.HTTPPort),
 		ExpectedCodes: pulumi.String("200"),
 		// /healthz turns 503 the moment an edge loses the stream: notice it

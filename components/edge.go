@@ -2,8 +2,8 @@ package components
 
 import (
 	"fmt"
+	"net/netip"
 
-	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/livecdn/livecdn/blueprint"
@@ -34,10 +34,9 @@ type EdgeNode struct {
 
 // EdgeNodeArgs configure an EdgeNode.
 type EdgeNodeArgs struct {
-	// Region is the DigitalOcean region slug, e.g. "sgp1". Required.
-	Region string
-	// Size is the droplet size slug. Required.
-	Size string
+	// Machine is the edge as the blueprint computes it: region, size,
+	// firewall rules and the render function of its files. Required.
+	Machine blueprint.Machine
 	// Image is the droplet image. Optional; default DefaultImage.
 	Image string
 	// SSHKeys are DigitalOcean key IDs or fingerprints for root. Required.
@@ -45,21 +44,20 @@ type EdgeNodeArgs struct {
 	// Tags label the droplet; include the edge tag the origin's firewall
 	// admits. Required.
 	Tags pulumi.StringArrayInput
-	// Spec is the edge's nginx spec without Origin and RelayToken. Required.
-	Spec nginx.EdgeSpec
 	// OriginAddress is the origin's reserved IP. Required.
 	OriginAddress pulumi.StringInput
-	// RelayToken admits the edge at the origin. Required; keep it secret.
-	RelayToken pulumi.StringInput
-	// Site is the player page. Optional.
-	Site []nginx.SiteFile
+	// StreamKey is the publish key the edge's relay token derives from.
+	// Required; keep it secret.
+	StreamKey pulumi.StringInput
+	// Stream names the playlist in the HLSURL output. Required.
+	Stream nginx.Stream
 }
 
 // NewEdgeNode declares an edge: droplet and firewall.
 func NewEdgeNode(ctx *pulumi.Context, name string, args *EdgeNodeArgs, opts ...pulumi.ResourceOption) (*EdgeNode, error) {
-	if args == nil || args.Region == "" || args.Size == "" || args.SSHKeys == nil || args.Tags == nil ||
-		args.OriginAddress == nil || args.RelayToken == nil {
-		return nil, fmt.Errorf("edge %q: Region, Size, SSHKeys, Tags, OriginAddress and RelayToken are required", name)
+	if args == nil || args.Machine.Role != blueprint.RoleEdge || args.SSHKeys == nil || args.Tags == nil ||
+		args.OriginAddress == nil || args.StreamKey == nil {
+		return nil, fmt.Errorf("edge %q: an edge Machine, SSHKeys, Tags, OriginAddress and StreamKey are required", name)
 	}
 	e := &EdgeNode{}
 	if err := ctx.RegisterComponentResource(EdgeNodeType, name, e, opts...); err != nil {
@@ -67,40 +65,36 @@ func NewEdgeNode(ctx *pulumi.Context, name string, args *EdgeNodeArgs, opts ...p
 	}
 	parent := pulumi.Parent(e)
 
-	spec, site := args.Spec, args.Site
-	userData := pulumi.ToSecret(pulumi.All(args.OriginAddress, args.RelayToken).ApplyT(func(in []any) (string, error) {
-		s := spec
-		s.Origin = fmt.Sprintf("%s:%d", in[0], blueprint.RTMPPort)
-		s.RelayToken = in[1].(string)
-		return nginx.RenderEdgeUserData(s, site)
+	m := args.Machine
+	userData := pulumi.ToSecret(pulumi.All(args.OriginAddress, args.StreamKey).ApplyT(func(in []any) (string, error) {
+		origin, err := netip.ParseAddr(in[0].(string))
+		if err != nil {
+			return "", fmt.Errorf("edge %q: the origin's address %q: %w", name, in[0], err)
+		}
+		files, err := m.Render(blueprint.Cloud{OriginAddress: origin, StreamKey: in[1].(string)})
+		return files.UserData, err
 	})).(pulumi.StringOutput)
 
-	http := portString(blueprint.HTTPPort)
+	inbound, err := inboundRules(m.Inbound, nil)
+	if err != nil {
+		return nil, fmt.Errorf("edge %q: %w", name, err)
+	}
 	droplet, err := newMachine(ctx, name, machine{
-		region: args.Region, size: args.Size, image: args.Image,
+		region: m.Region, size: m.Size, image: args.Image,
 		sshKeys: args.SSHKeys, tags: args.Tags, userData: userData,
-		// Viewers on HTTP (and HTTPS, for a certificate added later); RTMP
-		// stays closed: the edge's RTMP server listens on loopback only.
-		inbound: digitalocean.FirewallInboundRuleArray{
-			tcpFrom(http, anywhere),
-			tcpFrom("443", anywhere),
-			tcpFrom("22", spec.AdminCIDRs),
-			icmpFromAnywhere(),
-		},
+		inbound: inbound,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("edge %q: %w", name, err)
 	}
 
-	e.Region = pulumi.String(args.Region).ToStringOutput()
+	e.Region = pulumi.String(m.Region).ToStringOutput()
 	e.Address = droplet.Ipv4Address
 	e.AddressIPv6 = droplet.Ipv6Address
 	e.HLSURL = droplet.Ipv4Address.ApplyT(func(addr string) string {
-		return blueprint.PlaylistURL(addr, spec.Stream)
+		return blueprint.PlaylistURL(addr, args.Stream)
 	}).(pulumi.StringOutput)
-	e.HealthURL = droplet.Ipv4Address.ApplyT(func(addr string) string {
-		return "http://" + addr + "/healthz"
-	}).(pulumi.StringOutput)
+	e.HealthURL = droplet.Ipv4Address.ApplyT(blueprint.HealthURL).(pulumi.StringOutput)
 	e.DropletID = droplet.ID()
 	if err := ctx.RegisterResourceOutputs(e, pulumi.Map{
 		"region":      e.Region,

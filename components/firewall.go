@@ -6,48 +6,69 @@ package components
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/livecdn/livecdn/blueprint"
 )
 
-// anywhere is every IPv4 and IPv6 address.
-var anywhere = []string{"0.0.0.0/0", "::/0"}
-
-func tcpFrom(ports string, cidrs []string) digitalocean.FirewallInboundRuleArgs {
-	return digitalocean.FirewallInboundRuleArgs{
-		Protocol:        pulumi.String("tcp"),
-		PortRange:       pulumi.String(ports),
-		SourceAddresses: pulumi.ToStringArray(cidrs),
+// inboundRules declares a machine's firewall rules, naming each role's
+// DigitalOcean tag where a rule admits machines by role.
+func inboundRules(rules []blueprint.Rule, tags map[blueprint.Role]pulumi.StringInput) (digitalocean.FirewallInboundRuleArray, error) {
+	out := digitalocean.FirewallInboundRuleArray{}
+	for _, r := range rules {
+		in := digitalocean.FirewallInboundRuleArgs{Protocol: pulumi.String(r.Protocol)}
+		if r.Ports != "" {
+			in.PortRange = pulumi.String(r.Ports)
+		}
+		if len(r.Sources) > 0 {
+			in.SourceAddresses = pulumi.ToStringArray(prefixStrings(r.Sources))
+		}
+		if len(r.SourceRoles) > 0 {
+			sourceTags := pulumi.StringArray{}
+			for _, role := range r.SourceRoles {
+				tag, ok := tags[role]
+				if !ok {
+					return nil, fmt.Errorf("firewall rule %s %s: no tag for role %q", r.Protocol, r.Ports, role)
+				}
+				sourceTags = append(sourceTags, tag)
+			}
+			in.SourceTags = sourceTags
+		}
+		out = append(out, in)
 	}
-}
-
-// icmpFromAnywhere keeps ping and path-MTU discovery working.
-func icmpFromAnywhere() digitalocean.FirewallInboundRuleArgs {
-	return digitalocean.FirewallInboundRuleArgs{
-		Protocol:        pulumi.String("icmp"),
-		SourceAddresses: pulumi.ToStringArray(anywhere),
-	}
+	return out, nil
 }
 
 // outboundAnywhere allows all outbound traffic: a DigitalOcean firewall with
 // no outbound rules blocks apt, the edges' pulls and DNS.
 func outboundAnywhere() digitalocean.FirewallOutboundRuleArray {
+	anywhere := pulumi.ToStringArray(prefixStrings(blueprint.Anywhere))
 	rules := digitalocean.FirewallOutboundRuleArray{}
 	for _, proto := range []string{"tcp", "udp"} {
 		rules = append(rules, digitalocean.FirewallOutboundRuleArgs{
 			Protocol:             pulumi.String(proto),
 			PortRange:            pulumi.String("1-65535"),
-			DestinationAddresses: pulumi.ToStringArray(anywhere),
+			DestinationAddresses: anywhere,
 		})
 	}
 	return append(rules, digitalocean.FirewallOutboundRuleArgs{
 		Protocol:             pulumi.String("icmp"),
-		DestinationAddresses: pulumi.ToStringArray(anywhere),
+		DestinationAddresses: anywhere,
 	})
+}
+
+func prefixStrings(in []netip.Prefix) []string {
+	out := make([]string, len(in))
+	for i, p := range in {
+		out[i] = p.String()
+	}
+	return out
 }
 
 // intID converts a droplet's string ID to the int that firewalls and
@@ -57,8 +78,6 @@ func intID(id pulumi.IDOutput) pulumi.IntOutput {
 		return strconv.Atoi(string(id))
 	}).(pulumi.IntOutput)
 }
-
-func portString(port int) string { return strconv.Itoa(port) }
 
 func orDefault(v, def string) string {
 	if v == "" {

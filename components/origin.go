@@ -29,10 +29,9 @@ type Origin struct {
 
 // OriginArgs configure an Origin.
 type OriginArgs struct {
-	// Region is the DigitalOcean region slug, e.g. "ams3". Required.
-	Region string
-	// Size is the droplet size slug, e.g. "c-4". Required.
-	Size string
+	// Machine is the origin as the blueprint computes it: region, size,
+	// firewall rules and the render function of its files. Required.
+	Machine blueprint.Machine
 	// Image is the droplet image. Optional; default DefaultImage.
 	Image string
 	// SSHKeys are DigitalOcean key IDs or fingerprints for root. Required.
@@ -42,25 +41,20 @@ type OriginArgs struct {
 	// EdgeTag is the tag every edge carries; the firewall admits RTMP from
 	// it, so adding an edge never changes the origin. Required.
 	EdgeTag pulumi.StringInput
-	// Spec is the origin's nginx spec without its StreamKey; its ingest and
-	// admin CIDRs also open the firewall. Required.
-	Spec nginx.OriginSpec
 	// StreamKey is the publish key. Required; keep it secret.
 	StreamKey pulumi.StringInput
+	// Stream names the stream in the IngestURL output. Required.
+	Stream nginx.Stream
 }
 
 // DefaultImage is the Debian release the renderers are proven against.
 const DefaultImage = "debian-12-x64"
 
-// ingestURL is where the encoder publishes; the key goes in its key field.
-func ingestURL(addr string, s nginx.Stream) string {
-	return fmt.Sprintf("rtmp://%s:%d/%s/%s", addr, blueprint.RTMPPort, nginx.IngestApp, s.Name)
-}
-
 // NewOrigin declares the origin: droplet, reserved IP and firewall.
 func NewOrigin(ctx *pulumi.Context, name string, args *OriginArgs, opts ...pulumi.ResourceOption) (*Origin, error) {
-	if args == nil || args.Region == "" || args.Size == "" || args.SSHKeys == nil || args.EdgeTag == nil || args.StreamKey == nil {
-		return nil, fmt.Errorf("origin %q: Region, Size, SSHKeys, EdgeTag and StreamKey are required", name)
+	if args == nil || args.Machine.Role != blueprint.RoleOrigin || args.Machine.BYO || args.SSHKeys == nil ||
+		args.EdgeTag == nil || args.StreamKey == nil {
+		return nil, fmt.Errorf("origin %q: an origin droplet Machine, SSHKeys, EdgeTag and StreamKey are required", name)
 	}
 	o := &Origin{}
 	if err := ctx.RegisterComponentResource(OriginType, name, o, opts...); err != nil {
@@ -68,31 +62,22 @@ func NewOrigin(ctx *pulumi.Context, name string, args *OriginArgs, opts ...pulum
 	}
 	parent := pulumi.Parent(o)
 
-	spec := args.Spec
+	m := args.Machine
 	// The user data holds the stream key, so it is rendered from the secret
 	// and stays secret.
 	userData := pulumi.ToSecret(args.StreamKey.ToStringOutput().ApplyT(func(key string) (string, error) {
-		s := spec
-		s.StreamKey = key
-		return nginx.RenderOriginUserData(s)
+		files, err := m.Render(blueprint.Cloud{StreamKey: key})
+		return files.UserData, err
 	})).(pulumi.StringOutput)
 
-	rtmp := portString(blueprint.RTMPPort)
+	inbound, err := inboundRules(m.Inbound, map[blueprint.Role]pulumi.StringInput{blueprint.RoleEdge: args.EdgeTag})
+	if err != nil {
+		return nil, fmt.Errorf("origin %q: %w", name, err)
+	}
 	droplet, err := newMachine(ctx, name, machine{
-		region: args.Region, size: args.Size, image: args.Image,
+		region: m.Region, size: m.Size, image: args.Image,
 		sshKeys: args.SSHKeys, tags: args.Tags, userData: userData,
-		inbound: digitalocean.FirewallInboundRuleArray{
-			// The encoder, from the venue's uplink only.
-			tcpFrom(rtmp, spec.IngestCIDRs),
-			// The edges, whoever they are now or later.
-			digitalocean.FirewallInboundRuleArgs{
-				Protocol: pulumi.String("tcp"), PortRange: pulumi.String(rtmp),
-				SourceTags: pulumi.StringArray{args.EdgeTag},
-			},
-			tcpFrom("22", spec.AdminCIDRs),
-			tcpFrom(portString(blueprint.StatPort), spec.AdminCIDRs),
-			icmpFromAnywhere(),
-		},
+		inbound: inbound,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("origin %q: %w", name, err)
@@ -100,7 +85,7 @@ func NewOrigin(ctx *pulumi.Context, name string, args *OriginArgs, opts ...pulum
 	dropletID := intID(droplet.ID())
 
 	ip, err := digitalocean.NewReservedIp(ctx, name+"-ip", &digitalocean.ReservedIpArgs{
-		Region: pulumi.String(args.Region),
+		Region: pulumi.String(m.Region),
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("origin %q: reserved IP: %w", name, err)
@@ -114,7 +99,7 @@ func NewOrigin(ctx *pulumi.Context, name string, args *OriginArgs, opts ...pulum
 
 	o.Address = ip.IpAddress
 	o.IngestURL = ip.IpAddress.ApplyT(func(addr string) string {
-		return ingestURL(addr, spec.Stream)
+		return blueprint.IngestURL(addr, args.Stream)
 	}).(pulumi.StringOutput)
 	o.DropletID = droplet.ID()
 	if err := ctx.RegisterResourceOutputs(o, pulumi.Map{

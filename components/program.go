@@ -3,7 +3,6 @@ package components
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/livecdn/livecdn/blueprint"
 	"github.com/livecdn/livecdn/config"
-	"github.com/livecdn/livecdn/nginx"
-	"github.com/livecdn/livecdn/plan"
 )
 
 // Program declares one event's CDN and exports what operators need. values
@@ -46,61 +43,57 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 			return nil, logErr
 		}
 	}
-	p, err := plan.Plan(plan.InputFrom(s))
+	st, err := blueprint.New(s)
 	if err != nil {
-		return nil, fmt.Errorf("plan: %w", err)
+		return nil, err
 	}
+	p := st.Plan
 	for _, w := range p.Warnings {
 		if err := ctx.Log.Warn(w, nil); err != nil {
 			return nil, err
 		}
 	}
-	edges := blueprint.Edges(p)
-	site, err := blueprint.Site(s)
-	if err != nil {
+	if err := st.Check(s.StreamKey.Reveal()); err != nil {
 		return nil, err
 	}
-	if err := preflight(s, edges, site); err != nil {
-		return nil, err
-	}
+	stream := blueprint.Stream(s.Stream)
 
 	// From here on the secrets flow as secret Outputs only.
 	streamKey, err := pconfig.TrySecret(ctx, config.KeyStreamKey)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", config.KeyStreamKey, err)
 	}
-	relayToken := pulumi.ToSecret(streamKey.ApplyT(nginx.RelayToken)).(pulumi.StringOutput)
 	sshKeys := pulumi.ToStringArray(s.SSHKeys)
 
-	edgeTag, err := digitalocean.NewTag(ctx, "edge-tag", &digitalocean.TagArgs{Name: pulumi.String(Tag(ctx, "edge"))})
+	edgeTag, err := digitalocean.NewTag(ctx, "edge-tag", &digitalocean.TagArgs{Name: pulumi.String(Tag(ctx, string(blueprint.RoleEdge)))})
 	if err != nil {
 		return nil, fmt.Errorf("edge tag: %w", err)
 	}
 
 	var originAddress, ingest pulumi.StringOutput
-	originSpec := blueprint.OriginSpec(s, "")
-	if byo := s.Origin.BYO; byo != nil {
+	if st.Origin.BYO {
 		key, err := pconfig.TrySecret(ctx, config.KeyOriginSSHPrivateKey)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", config.KeyOriginSSHPrivateKey, err)
 		}
-		o, err := NewBYOOrigin(ctx, "origin", &BYOOriginArgs{
-			Address: byo.Address.String(), User: byo.User, Port: byo.Port,
-			PrivateKey: key, Spec: originSpec, StreamKey: streamKey,
+		byo := s.Origin.BYO
+		o, err := NewBYOOrigin(ctx, st.Origin.Name, &BYOOriginArgs{
+			Machine: st.Origin, User: byo.User, Port: byo.Port,
+			PrivateKey: key, StreamKey: streamKey, Stream: stream,
 		})
 		if err != nil {
 			return nil, err
 		}
 		originAddress, ingest = o.Address, o.IngestURL
 	} else {
-		originTag, err := digitalocean.NewTag(ctx, "origin-tag", &digitalocean.TagArgs{Name: pulumi.String(Tag(ctx, "origin"))})
+		originTag, err := digitalocean.NewTag(ctx, "origin-tag", &digitalocean.TagArgs{Name: pulumi.String(Tag(ctx, string(blueprint.RoleOrigin)))})
 		if err != nil {
 			return nil, fmt.Errorf("origin tag: %w", err)
 		}
-		o, err := NewOrigin(ctx, "origin", &OriginArgs{
-			Region: s.Origin.Region, Size: s.Origin.Size, SSHKeys: sshKeys,
+		o, err := NewOrigin(ctx, st.Origin.Name, &OriginArgs{
+			Machine: st.Origin, SSHKeys: sshKeys,
 			Tags: pulumi.StringArray{originTag.Name}, EdgeTag: edgeTag.Name,
-			Spec: originSpec, StreamKey: streamKey,
+			StreamKey: streamKey, Stream: stream,
 		})
 		if err != nil {
 			return nil, err
@@ -110,14 +103,13 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 
 	nodes := map[string]*EdgeNode{}
 	edgeOutputs := pulumi.Map{}
-	for _, e := range edges {
+	for _, e := range st.Edges {
 		node, err := NewEdgeNode(ctx, e.Name, &EdgeNodeArgs{
-			Region: e.Region, Size: e.Size, SSHKeys: sshKeys,
+			Machine: e, SSHKeys: sshKeys,
 			Tags:          pulumi.StringArray{edgeTag.Name},
-			Spec:          blueprint.EdgeSpec(s, e, "", ""),
 			OriginAddress: originAddress,
-			RelayToken:    relayToken,
-			Site:          site,
+			StreamKey:     streamKey,
+			Stream:        stream,
 		})
 		if err != nil {
 			return nil, err
@@ -129,24 +121,24 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		}
 	}
 
-	first := nodes[edges[0].Name]
-	playback, player := first.HLSURL, first.Address.ApplyT(func(a string) string { return "http://" + a + "/" }).(pulumi.StringOutput)
+	first := nodes[st.Edges[0].Name]
+	playback, player := first.HLSURL, first.Address.ApplyT(blueprint.PlayerURL).(pulumi.StringOutput)
 	outputs := pulumi.Map{}
 	if s.DNS.Enabled {
 		var dnsEdges []DNSEdge
-		for _, e := range edges {
+		for _, e := range st.Edges {
 			dnsEdges = append(dnsEdges, DNSEdge{Name: e.Name, Region: e.Region, IPv4: nodes[e.Name].Address, IPv6: nodes[e.Name].AddressIPv6})
 		}
 		dns, err := NewGeoDNS(ctx, "dns", &GeoDNSArgs{
 			ZoneID: s.DNS.ZoneID, AccountID: s.DNS.AccountID, Domain: s.Domain,
 			TTL: s.DNS.TTL, LoadBalancing: s.DNS.LoadBalancing,
-			OriginAddress: originAddress, Edges: dnsEdges,
+			OriginAddress: originAddress, Edges: dnsEdges, Records: st.Records,
 		})
 		if err != nil {
 			return nil, err
 		}
-		playback = pulumi.String(blueprint.PlaylistURL(s.Domain, blueprint.Stream(s.Stream))).ToStringOutput()
-		player = pulumi.String("http://" + s.Domain + "/").ToStringOutput()
+		playback = pulumi.String(blueprint.PlaylistURL(s.Domain, stream)).ToStringOutput()
+		player = pulumi.String(blueprint.PlayerURL(s.Domain)).ToStringOutput()
 		outputs["ingestHostname"] = dns.IngestHostname
 		outputs["regionHostnames"] = dns.RegionHostnames
 	}
@@ -168,26 +160,4 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 	outputs["plan"] = pulumi.ToMap(planOut)
 	outputs["costPerHourUsd"] = pulumi.Float64(p.Cost.PerHourUSD)
 	return outputs, nil
-}
-
-// preflight renders every machine's text with the real settings before any
-// resource exists, so a stack the renderers reject registers nothing. The
-// origin's address is not known yet; a documentation address stands in.
-func preflight(s *config.Settings, edges []blueprint.Edge, site []nginx.SiteFile) error {
-	key := s.StreamKey.Reveal()
-	origin := blueprint.OriginSpec(s, key)
-	var errs []string
-	if _, err := nginx.RenderOriginUserData(origin); err != nil {
-		errs = append(errs, err.Error())
-	}
-	for _, e := range edges {
-		spec := blueprint.EdgeSpec(s, e, "192.0.2.1", nginx.RelayToken(key))
-		if _, err := nginx.RenderEdgeUserData(spec, site); err != nil {
-			errs = append(errs, err.Error())
-		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("the stack's machines cannot be rendered:\n%s", strings.Join(errs, "\n"))
-	}
-	return nil
 }

@@ -2,6 +2,8 @@ package components
 
 import (
 	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,7 +13,6 @@ import (
 
 	"github.com/livecdn/livecdn/blueprint"
 	"github.com/livecdn/livecdn/config"
-	"github.com/livecdn/livecdn/nginx"
 	"github.com/livecdn/livecdn/plan"
 )
 
@@ -47,9 +48,12 @@ func TestCommittedStacksDeclareThePlannedMachines(t *testing.T) {
 			originID := r.cloud.resourceID(t, dropletType, "origin-droplet")
 			assert.Equal(t, float64(originID), assignment.Inputs["dropletId"].NumberValue())
 
-			wantOrigin, err := nginx.RenderOriginUserData(blueprint.OriginSpec(s, testStreamKey))
+			bp, err := blueprint.New(s)
 			require.NoError(t, err)
-			assertSecretString(t, wantOrigin, origin.Inputs["userData"], "origin user data")
+			cloud := blueprint.Cloud{OriginAddress: netip.MustParseAddr(mockReservedIP), StreamKey: testStreamKey}
+			wantOrigin, err := bp.Origin.Render(cloud)
+			require.NoError(t, err)
+			assertSecretString(t, wantOrigin.UserData, origin.Inputs["userData"], "origin user data")
 
 			// The edges: one droplet per planned edge, in its region and size.
 			got := map[string]int{}
@@ -61,12 +65,11 @@ func TestCommittedStacksDeclareThePlannedMachines(t *testing.T) {
 				got[region]++
 				assert.Equal(t, tc.edges[region], d.Inputs["size"].StringValue(), d.Name)
 				name := strings.TrimSuffix(d.Name, "-droplet")
-				spec := blueprint.EdgeSpec(s, blueprint.Edge{Name: name, Region: region}, mockReservedIP, nginx.RelayToken(testStreamKey))
-				site, err := blueprint.Site(s)
+				i := slices.IndexFunc(bp.Edges, func(m blueprint.Machine) bool { return m.Name == name })
+				require.GreaterOrEqual(t, i, 0, "%s is one of the blueprint's edges", name)
+				want, err := bp.Edges[i].Render(cloud)
 				require.NoError(t, err)
-				want, err := nginx.RenderEdgeUserData(spec, site)
-				require.NoError(t, err)
-				assertSecretString(t, want, d.Inputs["userData"], d.Name+" user data")
+				assertSecretString(t, want.UserData, d.Inputs["userData"], d.Name+" user data")
 				assert.Contains(t, d.Inputs["userData"].SecretValue().Element.StringValue(),
 					"pull rtmp://"+mockReservedIP+":1935/", "edges pull from the reserved IP")
 				assert.Equal(t, []string{stackTag(tc.stack, "edge")}, stringList(d.Inputs["tags"]), d.Name)
@@ -109,7 +112,7 @@ func checkFirewall(t *testing.T, fw declared, s *config.Settings) {
 			assert.NotContains(t, []string{"0.0.0.0/0", "::/0"}, src, "%s opens port %s to the world", fw.Name, port)
 		}
 	}
-	admins := prefixStrings(s.AdminCIDRs)
+	admins := stringsOf(s.AdminCIDRs)
 	assert.ElementsMatch(t, admins, ruleSources(fw, "tcp", "22"), "%s: ssh from the admins only", fw.Name)
 	outbound := fw.Inputs["outboundRules"].ArrayValue()
 	protocols := map[string]bool{}
@@ -152,7 +155,7 @@ func stringList(v resource.PropertyValue) []string {
 	return out
 }
 
-func prefixStrings[T fmt.Stringer](in []T) []string {
+func stringsOf[T fmt.Stringer](in []T) []string {
 	out := make([]string, len(in))
 	for i, p := range in {
 		out[i] = p.String()

@@ -29,6 +29,7 @@ var templates = template.Must(template.New("livecdn").
 		"ladderApp":   func() string { return LadderApp },
 		"edgeApp":     func() string { return EdgeApp },
 		"hlsPath":     func() string { return HLSPath },
+		"healthPath":  func() string { return HealthPath },
 		"relayMarker": func() string { return RelayMarker },
 	}).
 	ParseFS(templateFS, "templates/*.tmpl"))

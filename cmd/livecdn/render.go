@@ -16,19 +16,13 @@ import (
 	"github.com/livecdn/livecdn/blueprint"
 	"github.com/livecdn/livecdn/config"
 	"github.com/livecdn/livecdn/nginx"
-	"github.com/livecdn/livecdn/plan"
 )
 
-// Placeholders for the values a stack file cannot give: render runs before deployment and without
-// the stack's passphrase. Both are fixed, so two renders differ only where the machines' text does.
-const (
-	// placeholderOriginIP stands in for a droplet origin's reserved IP, which DigitalOcean assigns at
-	// the first `pulumi up`. It is a documentation address (RFC 5737), never a machine's.
-	placeholderOriginIP = "192.0.2.1"
-	// placeholderStreamKey stands in for the stream key, which a stack file holds encrypted. It
-	// passes the renderers' rule for secrets, so everything renders as it would with the real key.
-	placeholderStreamKey = "RENDERED-WITHOUT-THE-REAL-STREAM-KEY"
-)
+// placeholderStreamKey stands in for the stream key, which a stack file holds encrypted (render runs
+// without the stack's passphrase). It is fixed, so two renders differ only where the machines' text
+// does, and it passes the renderers' rule for secrets, so everything renders as it would with the real
+// key. The origin's reserved IP is blueprint.PlaceholderOriginAddress.
+const placeholderStreamKey = "RENDERED-WITHOUT-THE-REAL-STREAM-KEY"
 
 // renderMarker is the first line of the README.txt a render writes: it is how a later render knows
 // the directory is one it may replace.
@@ -110,58 +104,44 @@ func stackFile(dir, stack string) (name, file string, err error) {
 // same blueprint and nginx functions), with the placeholders standing in for the reserved IP and the
 // stream key. The files come sorted by path.
 func renderStack(stack string, s *config.Settings) ([]artefact, error) {
-	p, err := plan.Plan(plan.InputFrom(s))
-	if err != nil {
-		return nil, fmt.Errorf("plan: %w", err)
-	}
-	originSpec := blueprint.OriginSpec(s, placeholderStreamKey)
-	relayToken := nginx.RelayToken(placeholderStreamKey)
-
-	originIP, origin := placeholderOriginIP, "origin droplet ("+s.Origin.Region+", "+s.Origin.Size+")"
-	if byo := s.Origin.BYO; byo != nil {
-		originIP, origin = byo.Address.String(), "origin at "+byo.Address.String()+" (bring-your-own)"
-	}
-	conf, err := nginx.RenderOriginConf(originSpec)
-	if err != nil {
-		return nil, fmt.Errorf("origin nginx.conf: %w", err)
-	}
-	files := []artefact{{path: "origin/nginx.conf", what: origin + ": nginx.conf", content: conf}}
-	if s.Origin.BYO != nil {
-		script, err := nginx.RenderOriginBootstrap(originSpec)
-		if err != nil {
-			return nil, fmt.Errorf("origin bootstrap.sh: %w", err)
-		}
-		files = append(files, artefact{path: "origin/bootstrap.sh", what: origin + ": the script `pulumi up` runs over ssh", content: script})
-	} else {
-		userData, err := nginx.RenderOriginUserData(originSpec)
-		if err != nil {
-			return nil, fmt.Errorf("origin user-data.yaml: %w", err)
-		}
-		files = append(files, artefact{path: "origin/user-data.yaml", what: origin + ": cloud-init user data", content: userData})
-	}
-
-	site, err := blueprint.Site(s)
+	st, err := blueprint.New(s)
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range site {
-		files = append(files, artefact{path: "site/" + f.Path, what: "player page, on every edge", content: f.Content})
+	cloud := blueprint.Cloud{OriginAddress: blueprint.PlaceholderOriginAddress, StreamKey: placeholderStreamKey}
+	if st.Origin.BYO {
+		cloud.OriginAddress = st.Origin.Address
 	}
-
-	for _, e := range blueprint.Edges(p) {
-		spec := blueprint.EdgeSpec(s, e, originIP, relayToken)
-		conf, err := nginx.RenderEdgeConf(spec)
+	var files []artefact
+	for _, m := range st.Machines() {
+		f, err := m.Render(cloud)
 		if err != nil {
-			return nil, fmt.Errorf("edge %s nginx.conf: %w", e.Name, err)
+			return nil, err
 		}
-		userData, err := nginx.RenderEdgeUserData(spec, site)
+		dir, what := "edges/"+m.Name+"/", "edge "+m.Name+" ("+m.Region+", "+m.Size+")"
+		switch {
+		case m.Role == blueprint.RoleOrigin && m.BYO:
+			dir, what = "origin/", "origin at "+m.Address.String()+" (bring-your-own)"
+		case m.Role == blueprint.RoleOrigin:
+			dir, what = "origin/", "origin droplet ("+m.Region+", "+m.Size+")"
+		}
+		files = append(files, artefact{path: dir + "nginx.conf", what: what + ": nginx.conf", content: f.NginxConf})
+		if f.UserData != "" {
+			files = append(files, artefact{path: dir + "user-data.yaml", what: what + ": cloud-init user data", content: f.UserData})
+		}
+		if f.Bootstrap != "" {
+			files = append(files, artefact{path: dir + "bootstrap.sh", what: what + ": the script `pulumi up` runs over ssh", content: f.Bootstrap})
+		}
+	}
+	// Every edge serves the same player page; it is shown once on its own.
+	if len(st.Edges) > 0 {
+		f, err := st.Edges[0].Render(cloud)
 		if err != nil {
-			return nil, fmt.Errorf("edge %s user-data.yaml: %w", e.Name, err)
+			return nil, err
 		}
-		what := "edge " + e.Name + " (" + e.Region + ", " + e.Size + ")"
-		files = append(files,
-			artefact{path: "edges/" + e.Name + "/nginx.conf", what: what + ": nginx.conf", content: conf},
-			artefact{path: "edges/" + e.Name + "/user-data.yaml", what: what + ": cloud-init user data", content: userData})
+		for _, sf := range f.Site {
+			files = append(files, artefact{path: "site/" + sf.Path, what: "player page, on every edge", content: sf.Content})
+		}
 	}
 
 	files = append(files, artefact{path: renderReadme, what: "this file"})
@@ -183,7 +163,7 @@ func renderReadmeText(stack string, s *config.Settings, files []artefact) string
 		fmt.Fprintf(&b, "- none for the origin's address: it is the bring-your-own origin's %s from the stack\n", byo.Address)
 		b.WriteString("  file, and the edges pull from it.\n")
 	} else {
-		fmt.Fprintf(&b, "- %s stands for the origin's reserved IP, which DigitalOcean assigns at the\n", placeholderOriginIP)
+		fmt.Fprintf(&b, "- %s stands for the origin's reserved IP, which DigitalOcean assigns at the\n", blueprint.PlaceholderOriginAddress)
 		b.WriteString("  first `pulumi up` (a documentation address, RFC 5737). The edges pull from it.\n")
 	}
 	fmt.Fprintf(&b, "- %s stands for the stream key, which the stack file\n", placeholderStreamKey)

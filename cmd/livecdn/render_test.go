@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,7 +20,6 @@ import (
 	"github.com/livecdn/livecdn/blueprint"
 	"github.com/livecdn/livecdn/config"
 	"github.com/livecdn/livecdn/nginx"
-	"github.com/livecdn/livecdn/plan"
 )
 
 // renderTestdata holds the golden renders, one directory per stack, and Pulumi.byo.yaml, a stack with a
@@ -134,34 +134,33 @@ func TestRenderIsWhatTheMachinesGet(t *testing.T) {
 
 			s, err := config.LoadStackFile(filepath.Join(tt.dir, "Pulumi."+tt.stack+".yaml"))
 			require.NoError(t, err)
-			p, err := plan.Plan(plan.InputFrom(s))
+			st, err := blueprint.New(s)
 			require.NoError(t, err)
-			originSpec := blueprint.OriginSpec(s, placeholderStreamKey)
-			originIP := placeholderOriginIP
-			want := map[string]string{"README.txt": got["README.txt"]}
-
-			want["origin/nginx.conf"], err = nginx.RenderOriginConf(originSpec)
-			require.NoError(t, err)
-			if s.Origin.BYO != nil {
-				originIP = s.Origin.BYO.Address.String()
-				want["origin/bootstrap.sh"], err = nginx.RenderOriginBootstrap(originSpec)
-			} else {
-				want["origin/user-data.yaml"], err = nginx.RenderOriginUserData(originSpec)
+			originIP := blueprint.PlaceholderOriginAddress.String()
+			if st.Origin.BYO {
+				originIP = st.Origin.Address.String()
 			}
+			cloud := blueprint.Cloud{OriginAddress: netip.MustParseAddr(originIP), StreamKey: placeholderStreamKey}
+			want := map[string]string{"README.txt": got["README.txt"]}
+			origin, err := st.Origin.Render(cloud)
 			require.NoError(t, err)
-			site, err := blueprint.Site(s)
-			require.NoError(t, err)
-			for _, f := range site {
-				want["site/"+f.Path] = f.Content
+			want["origin/nginx.conf"] = origin.NginxConf
+			if st.Origin.BYO {
+				want["origin/bootstrap.sh"] = origin.Bootstrap
+			} else {
+				want["origin/user-data.yaml"] = origin.UserData
 			}
 			var edges []string
-			for _, e := range blueprint.Edges(p) {
+			for _, e := range st.Edges {
 				edges = append(edges, e.Name)
-				spec := blueprint.EdgeSpec(s, e, originIP, nginx.RelayToken(placeholderStreamKey))
-				want["edges/"+e.Name+"/nginx.conf"], err = nginx.RenderEdgeConf(spec)
+				f, err := e.Render(cloud)
 				require.NoError(t, err)
-				want["edges/"+e.Name+"/user-data.yaml"], err = nginx.RenderEdgeUserData(spec, site)
-				require.NoError(t, err)
+				want["edges/"+e.Name+"/nginx.conf"] = f.NginxConf
+				want["edges/"+e.Name+"/user-data.yaml"] = f.UserData
+				for _, sf := range f.Site {
+					want["site/"+sf.Path] = sf.Content
+					require.Contains(t, f.UserData, "path: /var/www/livecdn/"+sf.Path, "the page shown is the page each edge gets")
+				}
 			}
 			require.Equal(t, tt.edges, edges)
 			require.Equal(t, want, got)
@@ -171,7 +170,7 @@ func TestRenderIsWhatTheMachinesGet(t *testing.T) {
 				require.Contains(t, got["README.txt"], "\n  "+p+" ")
 			}
 			require.Contains(t, got["README.txt"], placeholderStreamKey)
-			require.Equal(t, s.Origin.BYO == nil, strings.Contains(got["README.txt"], placeholderOriginIP))
+			require.Equal(t, s.Origin.BYO == nil, strings.Contains(got["README.txt"], blueprint.PlaceholderOriginAddress.String()))
 
 			// Every edge pulls from the origin's (placeholder) address with the (placeholder) relay token.
 			pull := "pull rtmp://" + originIP + ":1935/"
@@ -202,10 +201,11 @@ func TestRenderPlaceholders(t *testing.T) {
 	s, err := config.LoadStackFile(filepath.Join(repoRoot, "Pulumi.dev.yaml"))
 	require.NoError(t, err)
 	require.True(t, s.StreamKey.Reveal() == "", "a stack file's stream key is never readable here")
-	_, err = nginx.RenderOriginConf(blueprint.OriginSpec(s, placeholderStreamKey))
+	st, err := blueprint.New(s)
 	require.NoError(t, err)
+	require.NoError(t, st.Check(placeholderStreamKey))
 	require.Contains(t, placeholderStreamKey, "RENDERED-WITHOUT")
-	require.True(t, strings.HasPrefix(placeholderOriginIP, "192.0.2."), "TEST-NET-1, RFC 5737")
+	require.True(t, netip.MustParsePrefix("192.0.2.0/24").Contains(blueprint.PlaceholderOriginAddress), "TEST-NET-1, RFC 5737")
 }
 
 // TestRenderReplacesAPreviousRender renders animecon, then dev into the same directory: what is left is
@@ -290,13 +290,13 @@ func TestRenderStackNamesWhatFailed(t *testing.T) {
 	require.NoError(t, err)
 	s.Stream.Name = "Not A Stream"
 	_, err = renderStack("dev", s)
-	require.ErrorContains(t, err, "origin nginx.conf: invalid origin spec")
+	require.ErrorContains(t, err, "player page: invalid player spec: Stream.Name")
 
 	s, err = config.LoadStackFile(filepath.Join(repoRoot, "Pulumi.dev.yaml"))
 	require.NoError(t, err)
 	s.Origin.BYO = &config.BYOOrigin{} // no address for the edges to pull from
 	_, err = renderStack("dev", s)
-	require.ErrorContains(t, err, "edge ams3-1 nginx.conf")
+	require.ErrorContains(t, err, "edge ams3-1: the origin's address is not known")
 }
 
 func TestRenderDispatch(t *testing.T) {

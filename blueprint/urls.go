@@ -1,0 +1,65 @@
+package blueprint
+
+import (
+	"net"
+	"net/netip"
+	"strconv"
+
+	"github.com/livecdn/livecdn/nginx"
+)
+
+// Every hostname, address and URL of a stack is written by exactly one
+// function below, so the player page, the outputs, the DNS records and the
+// rehearsal can never disagree on one.
+
+// EdgeHost names one edge, e.g. ams3-1.live.example.org.
+func EdgeHost(domain, edge string) string { return edge + "." + domain }
+
+// RegionHost names all edges of a region, e.g. ams3.live.example.org.
+func RegionHost(domain, region string) string { return region + "." + domain }
+
+// IngestHost names the origin's reserved IP, e.g. ingest.live.example.org.
+func IngestHost(domain string) string { return "ingest." + domain }
+
+// HostOf writes an address as the host part of a URL ([v6] in brackets).
+func HostOf(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		return "[" + a.String() + "]"
+	}
+	return a.String()
+}
+
+// BaseURL is the viewers' URL of a host (a name or HostOf an address) on an
+// edge, without a path: what the player page fails over between.
+func BaseURL(host string) string { return "http://" + host }
+
+// PlayerURL is the player page on host.
+func PlayerURL(host string) string { return BaseURL(host) + "/" }
+
+// PlaylistURL is what players open on host.
+func PlaylistURL(host string, s nginx.Stream) string { return BaseURL(host) + s.PlaylistPath() }
+
+// HealthURL answers 200 on host while its edge serves a fresh stream.
+func HealthURL(host string) string { return BaseURL(host) + nginx.HealthPath }
+
+// IngestURL is where the encoder publishes on host (the stream key goes in
+// the encoder's key field, or as ?key= after it).
+func IngestURL(host string, s nginx.Stream) string {
+	return "rtmp://" + net.JoinHostPort(host, strconv.Itoa(RTMPPort)) + "/" + nginx.IngestApp + "/" + s.Name
+}
+
+// IngestServer is the encoder's "Server" field: IngestURL without the stream.
+func IngestServer(host string) string {
+	return "rtmp://" + net.JoinHostPort(host, strconv.Itoa(RTMPPort)) + "/" + nginx.IngestApp
+}
+
+// OriginPull is the origin's RTMP address the edges pull from: an address,
+// never a name, because nginx resolves a pull's host once at start-up.
+func OriginPull(origin netip.Addr) string {
+	return netip.AddrPortFrom(origin, RTMPPort).String()
+}
+
+// StatURL is the origin's rtmp_stat page, open to admins only.
+func StatURL(host string) string {
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(StatPort)) + "/stat"
+}
