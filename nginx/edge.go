@@ -48,6 +48,10 @@ func RelayMarkerScript() string {
 // HLSPath is the URL path under which an edge serves playlists and segments.
 const HLSPath = "/hls/"
 
+// EdgeHeader names the edge that answered, on every response of an edge:
+// how the player and the checks tell livecdn's config from any other.
+const EdgeHeader = "X-LiveCDN-Edge"
+
 // HealthPath is the URL path of an edge's health check: 200 while it
 // receives the stream, 503 otherwise, always with the edge's header.
 const HealthPath = "/healthz"

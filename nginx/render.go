@@ -30,6 +30,7 @@ var templates = template.Must(template.New("livecdn").
 		"edgeApp":     func() string { return EdgeApp },
 		"hlsPath":     func() string { return HLSPath },
 		"healthPath":  func() string { return HealthPath },
+		"edgeHeader":  func() string { return EdgeHeader },
 		"relayMarker": func() string { return RelayMarker },
 	}).
 	ParseFS(templateFS, "templates/*.tmpl"))

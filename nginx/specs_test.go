@@ -2,6 +2,7 @@ package nginx
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -81,6 +82,10 @@ func goldenCases() []goldenCase {
 	ladder.Stream = exampleLadderStream()
 	ladder.Record = true
 	ladder.EdgeCIDRs = []string{"198.51.100.128/25", "203.0.113.64/26"}
+	// The longest key the renderer accepts, so `nginx -t` proves the origin
+	// starts with any of them: a 48-character key once stopped it (the map's
+	// hash bucket), found by booting the shipped user data.
+	ladder.StreamKey = strings.Repeat("K", 128)
 
 	edgeSingle := exampleEdge("ams3-1")
 
