@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"text/tabwriter"
 
@@ -15,18 +13,13 @@ import (
 	"github.com/livecdn/livecdn/plan"
 )
 
-// stackNamePattern is what Pulumi allows in a stack name; anything else cannot name a stack file, and a
-// slash or dot-dot would read a file outside --dir.
-var stackNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
-
 // runPlan is `livecdn plan`: it reads a stack file (no Pulumi, no secrets, no network) and prints how
 // many edges each region gets, what the origin and edges send, and what the event costs, so a team can
 // size and budget an event before `pulumi up`.
 func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	stack := fs.String("stack", "", "stack to plan: reads Pulumi.`NAME`.yaml (required)")
-	dir := fs.String("dir", ".", "directory holding the stack files")
+	stack := addStackFlags(fs, "plan")
 	asJSON := fs.Bool("json", false, "print the plan as JSON (the same shape the Pulumi program exports)")
 	hours := fs.Float64("hours", 10, "event length in hours, for the total cost")
 	fs.Usage = func() {
@@ -39,22 +32,12 @@ func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	switch {
-	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected argument %q; the stack is given with --stack", fs.Arg(0))
-	case *stack == "":
-		return errors.New("--stack is required, e.g. --stack animecon")
-	case *hours <= 0:
+	if *hours <= 0 {
 		return fmt.Errorf("--hours must be positive, got %g", *hours)
 	}
-	name, path, err := stackFile(*dir, *stack)
+	name, settings, err := stack.load(fs)
 	if err != nil {
 		return err
-	}
-
-	settings, err := config.LoadStackFile(path)
-	if err != nil {
-		return fmt.Errorf("stack %s: %w", name, err)
 	}
 	res, err := plan.Plan(plan.InputFrom(settings))
 	if err != nil {
@@ -135,6 +118,10 @@ func printPlan(w io.Writer, stack string, s *config.Settings, res plan.Result, h
 		res.Cost.PerHourUSD*hours, hours)
 
 	warnings := res.Warnings
+	if !s.DNS.Enabled && res.EdgesTotal > 1 {
+		warnings = append(warnings, "dns is off: the player page plays from the edge that served it and cannot fail over "+
+			"to another (failover goes between DNS names); set livecdn:dns.enabled to true with a domain")
+	}
 	if o.RecordingHours > 0 && o.RecordingHours < hours {
 		warnings = append(warnings, fmt.Sprintf("origin: the recording fills the disk after %.1f hours, "+
 			"before the %g-hour event ends", o.RecordingHours, hours))

@@ -47,8 +47,7 @@ type artefact struct {
 func runRender(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("render", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	stack := flags.String("stack", "", "stack to render: reads Pulumi.`NAME`.yaml (required)")
-	dir := flags.String("dir", ".", "directory holding the stack files")
+	stack := addStackFlags(flags, "render")
 	out := flags.String("out", "", "`DIR` to write into: created if missing; a previous render there is replaced (required)")
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: livecdn render --stack NAME --out DIR [--dir DIR]")
@@ -61,21 +60,12 @@ func runRender(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	switch {
-	case flags.NArg() > 0:
-		return fmt.Errorf("unexpected argument %q; the stack is given with --stack", flags.Arg(0))
-	case *stack == "":
-		return errors.New("--stack is required, e.g. --stack animecon")
-	case *out == "":
-		return errors.New("--out is required, e.g. --out rendered")
-	}
-	name, file, err := stackFile(*dir, *stack)
+	name, settings, err := stack.load(flags)
 	if err != nil {
 		return err
 	}
-	settings, err := config.LoadStackFile(file)
-	if err != nil {
-		return fmt.Errorf("stack %s: %w", name, err)
+	if *out == "" {
+		return errors.New("--out is required, e.g. --out rendered")
 	}
 	files, err := renderStack(name, settings)
 	if err != nil {
@@ -87,17 +77,6 @@ func runRender(_ context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "rendered stack %s into %s: %d files; %s lists them and the placeholders\n",
 		name, *out, len(files), filepath.Join(*out, renderReadme))
 	return nil
-}
-
-// stackFile names the stack file of --stack in dir. Pulumi accepts org/project/stack; the file is named
-// after the last part.
-// Pulumi accepts org/project/stack; the stack file is named after the last part.
-func stackFile(dir, stack string) (name, file string, err error) {
-	name = stack[strings.LastIndex(stack, "/")+1:]
-	if !stackNamePattern.MatchString(name) || strings.Trim(name, ".") == "" {
-		return "", "", fmt.Errorf("--stack %q is not a stack name", stack)
-	}
-	return name, filepath.Join(dir, "Pulumi."+name+".yaml"), nil
 }
 
 // renderStack renders every file the stack ships, as the Pulumi program would (components/ calls the
