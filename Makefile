@@ -12,6 +12,13 @@ CACHE := .cache
 # ffmpeg the droplets install, the validators of what we render (systemd for
 # systemd-analyze), wrk for the benchmarks and chromium for the browser test.
 APT_PACKAGES := nginx libnginx-mod-rtmp ffmpeg cloud-init shellcheck systemd wrk chromium
+# The rehearsal (rehearsal/, tests/machines): mmdebstrap, e2fsprogs and
+# dpkg-dev build the Debian 12 image and its offline apt repository; QEMU
+# boots it (qemu-utils for the overlays, genisoimage for the NoCloud seeds);
+# iproute2, nftables and dnsmasq-base make the namespace, its firewall and
+# its DNS; openssh-client logs in as the operator.
+APT_PACKAGES += mmdebstrap e2fsprogs dpkg-dev debian-archive-keyring qemu-system-x86 qemu-utils \
+	genisoimage iproute2 nftables dnsmasq-base openssh-client
 
 # hls.js for the player page, pinned; its SRI hash lives in nginx/player.go.
 HLSJS_VERSION := 1.7.4
@@ -21,6 +28,8 @@ HLSJS := $(CACHE)/hlsjs/hls.min.js
 help:
 	@echo "make lab     run origin + 2 edges locally with a test pattern (Ctrl-C stops)"
 	@echo "make test    install what is missing, then run every check and test"
+	@echo "make test-machines   only the tests that boot the stacks on local VMs"
+	@echo "make rehearse STACK=dev   boot a stack on local VMs until Ctrl-C"
 	@echo "make bench   run the benchmarks (figures go in docs/BENCHMARKS.md)"
 	@echo "make golden  regenerate the golden files after an intended change"
 	@echo "make deps    install the Debian packages the lab and tests need"
@@ -56,9 +65,28 @@ hlsjs: $(HLSJS)
 lab: deps hlsjs
 	$(GO) run ./cmd/livecdn lab
 
+# The packages that boot VMs run after the rest, one at a time: emulated
+# machines need both cores, and the other tests' timing needs them too.
+MACHINE_PACKAGES := ./rehearsal/... ./tests/machines/...
+
 .PHONY: test
 test: deps hlsjs check engine-tools
-	LIVECDN_HLSJS=$(abspath $(HLSJS)) $(GO) test -count=1 -timeout 30m ./...
+	LIVECDN_HLSJS=$(abspath $(HLSJS)) $(GO) test -count=1 -timeout 30m \
+		$$($(GO) list ./... | grep -v -e /rehearsal -e /tests/machines)
+	$(MAKE) --no-print-directory test-machines
+
+# Boots the committed stacks' shipped user data on local VMs (docs/REHEARSAL.md).
+.PHONY: test-machines
+test-machines: deps hlsjs
+	LIVECDN_HLSJS=$(abspath $(HLSJS)) $(GO) test -count=1 -p 1 -timeout 45m -v $(MACHINE_PACKAGES) \
+		| grep -v -e '^=== \(RUN\|PAUSE\|CONT\)' 
+
+# Boots a stack on local VMs and keeps it running until Ctrl-C, e.g.
+# `make rehearse STACK=dev` (docs/REHEARSAL.md).
+STACK ?= dev
+.PHONY: rehearse
+rehearse: deps hlsjs
+	$(GO) run ./cmd/livecdn rehearse --stack $(STACK)
 
 # Static checks: formatting, vet, staticcheck, and actionlint on .github/workflows
 # (it runs shellcheck on their scripts). The linters are pinned in modules of
@@ -75,7 +103,7 @@ check:
 
 .PHONY: golden
 golden:
-	UPDATE_GOLDEN=1 $(GO) test ./nginx/... ./cmd/...
+	UPDATE_GOLDEN=1 $(GO) test ./nginx/... ./cmd/... ./rehearsal/
 
 .PHONY: bench
 bench: deps hlsjs

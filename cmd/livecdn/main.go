@@ -24,10 +24,11 @@ type command struct {
 
 // commands lists every subcommand; each lives in its own file.
 var commands = map[string]command{
-	"lab":     {summary: "run origin and edges locally on real nginx-rtmp", run: runLab},
-	"plan":    {summary: "plan edges, egress and cost for a stack from its stack file", run: runPlan},
-	"render":  {summary: "write every file a stack ships to its machines, for review", run: runRender},
-	"viewers": {summary: "count an edge's viewers from its access log", run: runViewers},
+	"lab":      {summary: "run origin and edges locally on real nginx-rtmp", run: runLab},
+	"plan":     {summary: "plan edges, egress and cost for a stack from its stack file", run: runPlan},
+	"render":   {summary: "write every file a stack ships to its machines, for review", run: runRender},
+	"rehearse": {summary: "boot a stack's machines as local VMs from their exact user data", run: runRehearse},
+	"viewers":  {summary: "count an edge's viewers from its access log", run: runViewers},
 }
 
 func main() {

@@ -1,0 +1,72 @@
+package machines
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/livecdn/livecdn/blueprint"
+)
+
+// TestDevStack boots the committed dev stack (one origin, one edge) from the
+// user data `livecdn render --stack dev` shows, then checks the firewall,
+// the README's publish command and an origin reboot.
+func TestDevStack(t *testing.T) {
+	r := rehearse(t, "dev", loadStack(t, "dev"))
+	info := r.Info()
+	origin, edge := machine(t, r, blueprint.OriginName), machine(t, r, "ams3-1")
+
+	// Before a stream, the edge runs livecdn's config and says it has none.
+	eventually(t, "the edge answers 503 before a stream", healTimeout, wantStatus(r, edge.Health, 503))
+
+	// The firewall the program declares, on the VMs' packets.
+	rtmp := net.JoinHostPort(origin.Address, strconv.Itoa(blueprint.RTMPPort))
+	ssh := func(addr string) string { return net.JoinHostPort(addr, strconv.Itoa(blueprint.SSHPort)) }
+	stat := net.JoinHostPort(origin.Address, strconv.Itoa(blueprint.StatPort))
+	wantDropped(t, r, r.ViewerAddress(), rtmp, "a viewer publishing to the origin")
+	wantDropped(t, r, r.ViewerAddress(), ssh(origin.Address), "a viewer's ssh to the origin")
+	wantDropped(t, r, r.ViewerAddress(), ssh(edge.Address), "a viewer's ssh to the edge")
+	wantDropped(t, r, r.ViewerAddress(), stat, "a viewer reading the origin's stat page")
+	wantOpen(t, r, r.EncoderAddress(), rtmp, "the encoder publishing")
+	wantOpen(t, r, r.AdminAddress(), ssh(origin.Address), "the operator's ssh")
+	wantOpen(t, r, r.AdminAddress(), stat, "the operator reading the stat page")
+
+	// The README's publish command, from the encoder's address.
+	encoder := publishAsTheREADMESays(t, r)
+	eventually(t, "the edge's /healthz turns 200", healTimeout, wantStatus(r, edge.Health, 200))
+	eventually(t, "the edge's playlist plays at the published size", healTimeout, playsAt(r, edge.HLS, "1280x720"))
+
+	// The origin loses power and boots again (a droplet's power cycle): the
+	// edge pulls again by itself; the encoder, like OBS, reconnects.
+	vm := r.VM(blueprint.OriginName)
+	bootID := func(ctx context.Context) (string, error) {
+		return vm.SSH(ctx, r.AdminAddress(), "cat /proc/sys/kernel/random/boot_id")
+	}
+	before, err := bootID(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, vm.Reset())
+	stopPublisher(encoder)
+	eventually(t, "the origin boots again", 5*time.Minute, func(ctx context.Context) error {
+		after, err := bootID(ctx)
+		if err == nil && after == before {
+			return errors.New("still the same boot")
+		}
+		return err
+	})
+	eventually(t, "the origin takes a publisher again", healTimeout, func(ctx context.Context) error {
+		conn, err := r.Network().Dial(ctx, "tcp", rtmp, r.EncoderAddress())
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	})
+	publishAsTheREADMESays(t, r)
+	eventually(t, "the edge serves the stream again, untouched", 2*healTimeout, wantStatus(r, edge.Health, 200))
+	eventually(t, "and it plays", healTimeout, playsAt(r, edge.HLS, "1280x720"))
+	t.Logf("dev rehearsal: %s", info.Netns)
+}
