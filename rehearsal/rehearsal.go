@@ -182,15 +182,12 @@ func Start(ctx context.Context, opts Options) (r *Rehearsal, err error) {
 	}
 	r.logf("booting %d machines under %s from image %s", len(machines), accel, img.Key[:12])
 
-	keyDir, err := os.MkdirTemp("", "livecdn-rehearsal-ssh-")
-	if err != nil {
+	// The machines' root key, kept with the image: it opens only VMs in
+	// namespaces of this machine, and a killed run leaves no key behind.
+	keyDir := filepath.Join(opts.CacheDir, "rehearsal", "ssh")
+	if err := os.MkdirAll(keyDir, 0o700); err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(keyDir)
-		}
-	}()
 	pub, priv, err := GenerateSSHKey(keyDir)
 	if err != nil {
 		return nil, err
@@ -217,9 +214,6 @@ func Start(ctx context.Context, opts Options) (r *Rehearsal, err error) {
 			err = errors.Join(err, r.Close())
 		}
 	}()
-	if err := r.net.track(removeDir(keyDir)); err != nil {
-		return nil, err
-	}
 	// Processes in the namespace reach the origin as the encoder and the
 	// edges as a viewer without binding an address (ffmpeg and browsers
 	// cannot): the routes name the source. The operator binds adminAddress.
@@ -592,8 +586,3 @@ func namespaceLabel(stack string) string {
 	}
 	return s
 }
-
-// removeDir removes a directory when closed.
-type removeDir string
-
-func (d removeDir) Close() error { return os.RemoveAll(string(d)) }
