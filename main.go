@@ -1,5 +1,5 @@
 // The livecdn Pulumi program: one stack per event declares the origin, the
-// edges and their DNS. The body lives in components.Program, where the
+// edges and their DNS. The body lives in program.Program, where the
 // tests run it with mocks.
 package main
 
@@ -8,8 +8,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/livecdn/livecdn/components"
 	"github.com/livecdn/livecdn/config"
+	"github.com/livecdn/livecdn/program"
 )
 
 func main() {
@@ -18,6 +18,6 @@ func main() {
 		if err != nil {
 			return err
 		}
-		return components.Program(ctx, values, secretKeys)
+		return program.Program(ctx, values, secretKeys)
 	})
 }

@@ -1,4 +1,4 @@
-package components
+package program
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livecdn/livecdn/blueprint"
+	"github.com/livecdn/livecdn/components"
 	"github.com/livecdn/livecdn/config"
 	"github.com/livecdn/livecdn/plan"
 )
@@ -39,7 +40,7 @@ func TestCommittedStacksDeclareThePlannedMachines(t *testing.T) {
 			origin := r.cloud.named(t, dropletType, "origin-droplet")
 			assert.Equal(t, s.Origin.Region, origin.Inputs["region"].StringValue())
 			assert.Equal(t, s.Origin.Size, origin.Inputs["size"].StringValue())
-			assert.Equal(t, DefaultImage, origin.Inputs["image"].StringValue())
+			assert.Equal(t, components.DefaultImage, origin.Inputs["image"].StringValue())
 			assert.True(t, origin.Inputs["monitoring"].BoolValue())
 			ip := r.cloud.named(t, reservedIPType, "origin-ip")
 			assert.Equal(t, s.Origin.Region, ip.Inputs["region"].StringValue())

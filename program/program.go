@@ -1,4 +1,8 @@
-package components
+// Package program is the body of livecdn's Pulumi program: it loads and
+// checks a stack's configuration, asks the blueprint for its machines and
+// declares them with the components. main.go calls it; the tests run it
+// under mocks.
+package program
 
 import (
 	"encoding/json"
@@ -9,6 +13,7 @@ import (
 	pconfig "github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"github.com/livecdn/livecdn/blueprint"
+	"github.com/livecdn/livecdn/components"
 	"github.com/livecdn/livecdn/config"
 )
 
@@ -65,7 +70,7 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 	}
 	sshKeys := pulumi.ToStringArray(s.SSHKeys)
 
-	edgeTag, err := digitalocean.NewTag(ctx, "edge-tag", &digitalocean.TagArgs{Name: pulumi.String(Tag(ctx, string(blueprint.RoleEdge)))})
+	edgeTag, err := digitalocean.NewTag(ctx, "edge-tag", &digitalocean.TagArgs{Name: pulumi.String(components.Tag(ctx, string(blueprint.RoleEdge)))})
 	if err != nil {
 		return nil, fmt.Errorf("edge tag: %w", err)
 	}
@@ -77,7 +82,7 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 			return nil, fmt.Errorf("%s: %w", config.KeyOriginSSHPrivateKey, err)
 		}
 		byo := s.Origin.BYO
-		o, err := NewBYOOrigin(ctx, st.Origin.Name, &BYOOriginArgs{
+		o, err := components.NewBYOOrigin(ctx, st.Origin.Name, &components.BYOOriginArgs{
 			Machine: st.Origin, User: byo.User, Port: byo.Port,
 			PrivateKey: key, StreamKey: streamKey, Stream: stream,
 		})
@@ -86,11 +91,11 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		}
 		originAddress, ingest = o.Address, o.IngestURL
 	} else {
-		originTag, err := digitalocean.NewTag(ctx, "origin-tag", &digitalocean.TagArgs{Name: pulumi.String(Tag(ctx, string(blueprint.RoleOrigin)))})
+		originTag, err := digitalocean.NewTag(ctx, "origin-tag", &digitalocean.TagArgs{Name: pulumi.String(components.Tag(ctx, string(blueprint.RoleOrigin)))})
 		if err != nil {
 			return nil, fmt.Errorf("origin tag: %w", err)
 		}
-		o, err := NewOrigin(ctx, st.Origin.Name, &OriginArgs{
+		o, err := components.NewOrigin(ctx, st.Origin.Name, &components.OriginArgs{
 			Machine: st.Origin, SSHKeys: sshKeys,
 			Tags: pulumi.StringArray{originTag.Name}, EdgeTag: edgeTag.Name,
 			StreamKey: streamKey, Stream: stream,
@@ -101,10 +106,10 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		originAddress, ingest = o.Address, o.IngestURL
 	}
 
-	nodes := map[string]*EdgeNode{}
+	nodes := map[string]*components.EdgeNode{}
 	edgeOutputs := pulumi.Map{}
 	for _, e := range st.Edges {
-		node, err := NewEdgeNode(ctx, e.Name, &EdgeNodeArgs{
+		node, err := components.NewEdgeNode(ctx, e.Name, &components.EdgeNodeArgs{
 			Machine: e, SSHKeys: sshKeys,
 			Tags:          pulumi.StringArray{edgeTag.Name},
 			OriginAddress: originAddress,
@@ -125,11 +130,11 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 	playback, player := first.HLSURL, first.Address.ApplyT(blueprint.PlayerURL).(pulumi.StringOutput)
 	outputs := pulumi.Map{}
 	if s.DNS.Enabled {
-		var dnsEdges []DNSEdge
+		var dnsEdges []components.DNSEdge
 		for _, e := range st.Edges {
-			dnsEdges = append(dnsEdges, DNSEdge{Name: e.Name, Region: e.Region, IPv4: nodes[e.Name].Address, IPv6: nodes[e.Name].AddressIPv6})
+			dnsEdges = append(dnsEdges, components.DNSEdge{Name: e.Name, Region: e.Region, IPv4: nodes[e.Name].Address, IPv6: nodes[e.Name].AddressIPv6})
 		}
-		dns, err := NewGeoDNS(ctx, "dns", &GeoDNSArgs{
+		dns, err := components.NewGeoDNS(ctx, "dns", &components.GeoDNSArgs{
 			ZoneID: s.DNS.ZoneID, AccountID: s.DNS.AccountID, Domain: s.Domain,
 			TTL: s.DNS.TTL, LoadBalancing: s.DNS.LoadBalancing,
 			OriginAddress: originAddress, Edges: dnsEdges, Records: st.Records,
