@@ -368,11 +368,11 @@ func (v *VM) ConsoleTail(lines int) string { return tail(v.console, lines) }
 
 // PowerOff cuts the VM's power (QMP "quit": no shutdown inside the guest,
 // like a droplet's "power_off" action) and waits for qemu to exit. The
-// overlay and seed stay, for Start. Powering off a stopped VM does nothing.
-// Like a real power cut it loses what the guest had not written back:
-// files written in the last ~30 s may come back empty (ext4 delayed
-// allocation). Run `sync` over SSH first unless that is what is tested, or
-// use Shutdown.
+// overlay and seed stay until Destroy or Close. Powering off a stopped VM
+// does nothing. Like a real power cut it loses what the guest had not
+// written back: files written in the last ~30 s may come back empty (ext4
+// delayed allocation). Run `sync` over SSH first unless that is what is
+// tested.
 func (v *VM) PowerOff() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -389,27 +389,6 @@ func (v *VM) PowerOff() error {
 		}
 	}
 	return nil
-}
-
-// Shutdown presses the VM's ACPI power button (QMP "system_powerdown"), so
-// the guest shuts down cleanly, like a droplet's "shutdown" action, and
-// waits until qemu exits or ctx ends. The overlay and seed stay, for Start.
-func (v *VM) Shutdown(ctx context.Context) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	p := v.proc
-	if p == nil || !p.running() {
-		return nil
-	}
-	if _, err := v.qmp("system_powerdown"); err != nil {
-		return fmt.Errorf("vm %q: shutdown: %w", v.Name, err)
-	}
-	select {
-	case <-p.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("vm %q: shutdown: guest still running: %w; console:\n%s", v.Name, ctx.Err(), v.ConsoleTail(consoleTailLines))
-	}
 }
 
 // Reset is a hard reboot (QMP "system_reset"), disk kept, like a droplet's
@@ -432,24 +411,6 @@ func (v *VM) Running() bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.proc != nil && v.proc.running()
-}
-
-// Start boots the VM again after PowerOff, with the same overlay and seed,
-// like powering a droplet back on. cloud-init sees the same instance-id and
-// so runs only its per-boot work.
-func (v *VM) Start(ctx context.Context) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	switch {
-	case v.destroyed:
-		return fmt.Errorf("vm %q: start: destroyed", v.Name)
-	case v.proc != nil && v.proc.running():
-		return fmt.Errorf("vm %q: start: already running", v.Name)
-	}
-	if err := v.start(ctx); err != nil {
-		return fmt.Errorf("vm %q: start: %w", v.Name, err)
-	}
-	return nil
 }
 
 // Destroy powers the VM off and deletes its tap, overlay and seed, like

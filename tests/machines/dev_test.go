@@ -49,8 +49,8 @@ func TestDevStack(t *testing.T) {
 	}
 	before, err := bootID(context.Background())
 	require.NoError(t, err)
-	require.NoError(t, vm.Reset())
 	stopPublisher(encoder)
+	require.NoError(t, vm.Reset())
 	eventually(t, "the origin boots again", 5*time.Minute, func(ctx context.Context) error {
 		after, err := bootID(ctx)
 		if err == nil && after == before {

@@ -169,7 +169,9 @@ func stopPublisher(cmd *exec.Cmd) {
 	if cmd.ProcessState != nil {
 		return
 	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	// KILL: ffmpeg takes minutes to act on TERM while its write to an
+	// origin that lost power hangs.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	_ = cmd.Wait()
 }
 
