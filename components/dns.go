@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/livecdn/livecdn/blueprint"
+	"github.com/livecdn/livecdn/config"
 	"github.com/livecdn/livecdn/nginx"
 )
 
@@ -46,6 +47,15 @@ type GeoDNSArgs struct {
 	TTL int
 	// LoadBalancing turns on Cloudflare Load Balancing (a paid add-on). Default false.
 	LoadBalancing bool
+	// MonitorInterval is the number of seconds between two probes of every
+	// edge's /healthz. Optional; default config.DefaultMonitorInterval (60,
+	// the Pro plan's minimum). config.Validate checks it against the plan.
+	MonitorInterval int
+	// CheckRegions returns the Cloudflare regions the pool of a DigitalOcean
+	// region is probed from; an empty list probes from every data centre,
+	// which only Enterprise allows. Required with LoadBalancing: pass
+	// config.DNS.PoolCheckRegions.
+	CheckRegions func(region string) []string
 	// OriginAddress is the origin's address, named ingest.DOMAIN. Required.
 	OriginAddress pulumi.StringInput
 	// Edges are the edges to name and steer to. Required, at least one.
@@ -68,8 +78,17 @@ type DNSEdge struct {
 const (
 	defaultTTL = 60
 	// lbTTL keeps a failed-over answer short-lived: the load balancer
-	// re-answers with healthy edges only.
+	// re-answers with healthy edges only. It is Cloudflare's default for a
+	// load balancer, set explicitly so the answers never depend on it.
 	lbTTL = 30
+	// monitorTimeout and monitorRetries bound one probe: /healthz answers
+	// from the edge's own disk, so 4 s is generous. Cloudflare wants the
+	// interval longer than (retries+1) x timeout
+	// (terraform-provider-cloudflare v4
+	// internal/sdkv2provider/schema_cloudflare_load_balancer_monitor.go line
+	// 31): 8 s stays below the shortest interval of any plan (10 s).
+	monitorTimeout = 4
+	monitorRetries = 1
 )
 
 // NewGeoDNS declares the records and, with load balancing, the monitor,
@@ -80,8 +99,8 @@ func NewGeoDNS(ctx *pulumi.Context, name string, args *GeoDNSArgs, opts ...pulum
 	if args == nil || args.ZoneID == "" || args.Domain == "" || args.OriginAddress == nil || len(args.Edges) == 0 || len(args.Records) == 0 {
 		return nil, fmt.Errorf("dns %q: ZoneID, Domain, OriginAddress, Edges and Records are required", name)
 	}
-	if args.LoadBalancing && args.AccountID == "" {
-		return nil, fmt.Errorf("dns %q: AccountID is required with LoadBalancing", name)
+	if args.LoadBalancing && (args.AccountID == "" || args.CheckRegions == nil) {
+		return nil, fmt.Errorf("dns %q: AccountID and CheckRegions are required with LoadBalancing", name)
 	}
 	d := &GeoDNS{}
 	if err := ctx.RegisterComponentResource(GeoDNSType, name, d, opts...); err != nil {
@@ -154,18 +173,27 @@ func NewGeoDNS(ctx *pulumi.Context, name string, args *GeoDNSArgs, opts ...pulum
 // loadBalancer declares the monitor, a pool per region and the geo-steered
 // load balancer on the viewers' hostname.
 func loadBalancer(ctx *pulumi.Context, name string, args *GeoDNSArgs, byRegion map[string][]DNSEdge, parent pulumi.ResourceOption) error {
+	interval := args.MonitorInterval
+	if interval == 0 {
+		interval = config.DefaultMonitorInterval
+	}
 	monitor, err := cloudflare.NewLoadBalancerMonitor(ctx, name+"-monitor", &cloudflare.LoadBalancerMonitorArgs{
-		AccountId:     pulumi.String(args.AccountID),
-		Type:          pulumi.String("http"),
-		Method:        pulumi.String("GET"),
-		Path:          pulumi.String(nginx.HealthPath),
-		Port:          pulumi.Int(blueprint.HTTPPort),
+		AccountId: pulumi.String(args.AccountID),
+		Type:      pulumi.String("http"),
+		Method:    pulumi.String("GET"),
+		Path:      pulumi.String(nginx.HealthPath),
+		Port:      pulumi.Int(blueprint.HTTPPort),
+		// Only livecdn's own /healthz counts: exactly 200 (not 2xx) and its
+		// body. Debian's stock nginx, which answers on port 80 while
+		// cloud-init installs livecdn's config, has no /healthz (404).
 		ExpectedCodes: pulumi.String("200"),
-		// /healthz turns 503 the moment an edge loses the stream: notice it
-		// within about two probes.
-		Interval:        pulumi.Int(15),
-		Timeout:         pulumi.Int(5),
-		Retries:         pulumi.Int(1),
+		ExpectedBody:  pulumi.String(nginx.HealthyBody),
+		// /healthz turns 503 the moment an edge loses the stream: it leaves
+		// the answers after two failed probes, and comes back after two
+		// good ones, so a flapping relay does not flap DNS.
+		Interval:        pulumi.Int(interval),
+		Timeout:         pulumi.Int(monitorTimeout),
+		Retries:         pulumi.Int(monitorRetries),
 		ConsecutiveDown: pulumi.Int(2),
 		ConsecutiveUp:   pulumi.Int(2),
 		Description:     pulumi.String("livecdn " + ctx.Stack() + " edge health"),
@@ -185,14 +213,23 @@ func loadBalancer(ctx *pulumi.Context, name string, args *GeoDNSArgs, byRegion m
 				Enabled: pulumi.Bool(true),
 			})
 		}
-		pool, err := cloudflare.NewLoadBalancerPool(ctx, name+"-pool-"+region, &cloudflare.LoadBalancerPoolArgs{
+		poolName, err := cloudName(ctx, region)
+		if err != nil {
+			return fmt.Errorf("dns %q: pool %s: %w", name, region, err)
+		}
+		poolArgs := &cloudflare.LoadBalancerPoolArgs{
 			AccountId:      pulumi.String(args.AccountID),
-			Name:           pulumi.String(dropletName(ctx, region)),
+			Name:           pulumi.String(poolName),
 			Origins:        origins,
 			Monitor:        monitor.ID().ToStringOutput(),
 			MinimumOrigins: pulumi.Int(1),
 			Description:    pulumi.String("livecdn " + ctx.Stack() + " edges in " + region),
-		}, parent)
+		}
+		// Left out, check_regions means every data centre (Enterprise).
+		if regions := args.CheckRegions(region); len(regions) > 0 {
+			poolArgs.CheckRegions = pulumi.ToStringArray(regions)
+		}
+		pool, err := cloudflare.NewLoadBalancerPool(ctx, name+"-pool-"+region, poolArgs, parent)
 		if err != nil {
 			return fmt.Errorf("dns %q: pool %s: %w", name, region, err)
 		}
@@ -225,9 +262,14 @@ func loadBalancer(ctx *pulumi.Context, name string, args *GeoDNSArgs, byRegion m
 		DefaultPoolIds: poolIDs(regions),
 		// The last resort when every pool is down: the first region's pool.
 		FallbackPoolId: pools[regions[0]],
-		Proxied:        pulumi.Bool(false),
-		Ttl:            pulumi.Int(lbTTL),
-		Description:    pulumi.String("livecdn " + ctx.Stack() + " viewers"),
+		// DNS-only (video may not go through Cloudflare's proxy) is
+		// Cloudflare's default for a load balancer, and `proxied` may not be
+		// set next to `ttl`, not even to false: terraform-provider-cloudflare
+		// v4 declares them ConflictsWith
+		// (internal/sdkv2provider/schema_cloudflare_load_balancer.go lines
+		// 567-587).
+		Ttl:         pulumi.Int(lbTTL),
+		Description: pulumi.String("livecdn " + ctx.Stack() + " viewers"),
 	}, parent); err != nil {
 		return fmt.Errorf("dns %q: load balancer: %w", name, err)
 	}

@@ -7,9 +7,7 @@ package components
 import (
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -86,19 +84,6 @@ func orDefault(v, def string) string {
 	return v
 }
 
-var notHostname = regexp.MustCompile(`[^a-z0-9-]+`)
-
-// dropletName is the name DigitalOcean shows, livecdn-STACK-NAME: unique per
-// stack and a valid hostname whatever the stack is called.
-func dropletName(ctx *pulumi.Context, name string) string {
-	return "livecdn-" + strings.Trim(notHostname.ReplaceAllString(strings.ToLower(ctx.Stack()+"-"+name), "-"), "-")
-}
-
-// Tag names the DigitalOcean tag for a role ("origin", "edge") in this stack.
-func Tag(ctx *pulumi.Context, role string) string {
-	return dropletName(ctx, role)
-}
-
 // machine is what every livecdn droplet is declared with.
 type machine struct {
 	region, size, image string
@@ -111,8 +96,12 @@ type machine struct {
 // newMachine declares a Debian droplet (monitoring and IPv6 on) and the
 // firewall that guards exactly it, as NAME-droplet and NAME-firewall.
 func newMachine(ctx *pulumi.Context, name string, m machine, parent pulumi.ResourceOption) (*digitalocean.Droplet, error) {
+	cloud, err := cloudName(ctx, name)
+	if err != nil {
+		return nil, err
+	}
 	droplet, err := digitalocean.NewDroplet(ctx, name+"-droplet", &digitalocean.DropletArgs{
-		Name:       pulumi.String(dropletName(ctx, name)),
+		Name:       pulumi.String(cloud),
 		Image:      pulumi.String(orDefault(m.image, DefaultImage)),
 		Region:     pulumi.String(m.region),
 		Size:       pulumi.String(m.size),
@@ -126,7 +115,7 @@ func newMachine(ctx *pulumi.Context, name string, m machine, parent pulumi.Resou
 		return nil, fmt.Errorf("droplet: %w", err)
 	}
 	if _, err := digitalocean.NewFirewall(ctx, name+"-firewall", &digitalocean.FirewallArgs{
-		Name:          pulumi.String(dropletName(ctx, name)),
+		Name:          pulumi.String(cloud),
 		DropletIds:    pulumi.IntArray{intID(droplet.ID())},
 		InboundRules:  m.inbound,
 		OutboundRules: outboundAnywhere(),

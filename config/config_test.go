@@ -32,9 +32,11 @@ func validStack() stack {
 			KeyAudience:    `{"viewers":2000,"shares":{"ams3":0.6,"sgp1":0.4}}`,
 			KeyIngestCIDRs: `["100.64.10.0/28"]`,
 			KeyAdminCIDRs:  `["fd00:1234::/48","100.64.20.7/32"]`,
-			KeySSHKeys:     `["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa","12345678"]`,
-			KeyDomain:      "live.animecon.tv",
-			KeyDNS:         `{"enabled":true,"zoneId":"0123456789abcdef0123456789abcdef"}`,
+			// Pulumi hands a boolean key over as its text.
+			KeyAcceptBroadCIDRs: "false",
+			KeySSHKeys:          `["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa","12345678"]`,
+			KeyDomain:           "live.animecon.tv",
+			KeyDNS:              `{"enabled":true,"zoneId":"0123456789abcdef0123456789abcdef"}`,
 			// Other namespaces belong to the providers and must be left alone.
 			"digitalocean:token": "dop_v1_not_ours",
 		},
@@ -50,6 +52,12 @@ func (s stack) load() (*Settings, error) {
 		}
 	}
 	return Load(s.values, secretKeys)
+}
+
+// lbDNS is a livecdn:dns value with load balancing on and the given extra fields.
+func lbDNS(fields string) string {
+	return `{"enabled":true,"zoneId":"0123456789abcdef0123456789abcdef",` +
+		`"accountId":"fedcba9876543210fedcba9876543210","loadBalancing":true,` + fields + `}`
 }
 
 // set changes one raw value of a stack.
@@ -89,7 +97,9 @@ func TestLoadValid(t *testing.T) {
 	}, s.AdminCIDRs)
 	require.Equal(t, []string{"12345678", "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"}, s.SSHKeys)
 	require.Equal(t, "live.animecon.tv", s.Domain)
-	require.Equal(t, DNS{Enabled: true, ZoneID: "0123456789abcdef0123456789abcdef", TTL: DefaultDNSTTL}, s.DNS)
+	require.Equal(t, DNS{Enabled: true, ZoneID: "0123456789abcdef0123456789abcdef", TTL: DefaultDNSTTL,
+		Plan: DefaultCloudflarePlan, MonitorInterval: DefaultMonitorInterval}, s.DNS)
+	require.False(t, s.AcceptBroadCIDRs)
 }
 
 func TestLoadValidVariants(t *testing.T) {
@@ -165,7 +175,7 @@ func TestLoadValidVariants(t *testing.T) {
 			},
 			check: func(t *testing.T, s *Settings) {
 				require.Empty(t, s.Domain)
-				require.Equal(t, DNS{TTL: 60}, s.DNS)
+				require.Equal(t, DNS{TTL: 60, Plan: PlanPro, MonitorInterval: 60}, s.DNS)
 			},
 		},
 		{
@@ -177,7 +187,58 @@ func TestLoadValidVariants(t *testing.T) {
 			check: func(t *testing.T, s *Settings) {
 				require.True(t, s.DNS.LoadBalancing)
 				require.Equal(t, 300, s.DNS.TTL)
+				require.Equal(t, PlanPro, s.DNS.Plan)
+				require.Equal(t, 60, s.DNS.MonitorInterval)
+				require.Nil(t, s.DNS.CheckRegions)
+				// Each region's pool is probed from the Cloudflare region its edges are in.
+				require.Equal(t, []string{"WEU"}, s.DNS.PoolCheckRegions("ams3"))
+				require.Equal(t, []string{"SEAS"}, s.DNS.PoolCheckRegions("sgp1"))
 			},
+		},
+		{
+			name: "load balancing on business, probed from chosen regions",
+			change: func(s stack) {
+				s.values[KeyDNS] = `{"enabled":true,"zoneId":"0123456789abcdef0123456789abcdef",` +
+					`"accountId":"fedcba9876543210fedcba9876543210","loadBalancing":true,"plan":"business",` +
+					`"monitorInterval":15,"checkRegions":["WEU","ENAM"]}`
+			},
+			check: func(t *testing.T, s *Settings) {
+				require.Equal(t, 15, s.DNS.MonitorInterval)
+				require.Equal(t, []string{"ENAM", "WEU"}, s.DNS.CheckRegions, "sorted")
+				require.Equal(t, []string{"ENAM", "WEU"}, s.DNS.PoolCheckRegions("sgp1"))
+			},
+		},
+		{
+			name: "load balancing on enterprise, probed from every data centre",
+			change: func(s stack) {
+				s.values[KeyDNS] = `{"enabled":true,"zoneId":"0123456789abcdef0123456789abcdef",` +
+					`"accountId":"fedcba9876543210fedcba9876543210","loadBalancing":true,"plan":"enterprise",` +
+					`"monitorInterval":10,"checkRegions":[]}`
+			},
+			check: func(t *testing.T, s *Settings) {
+				require.NotNil(t, s.DNS.CheckRegions)
+				require.Empty(t, s.DNS.PoolCheckRegions("ams3"), "empty: every data centre")
+			},
+		},
+		{
+			name: "broad networks accepted explicitly",
+			change: func(s stack) {
+				s.values[KeyIngestCIDRs] = `["0.0.0.0/1","128.0.0.0/1"]`
+				s.values[KeyAcceptBroadCIDRs] = "true"
+			},
+			check: func(t *testing.T, s *Settings) {
+				require.True(t, s.AcceptBroadCIDRs)
+				require.Len(t, s.IngestCIDRs, 2)
+			},
+		},
+		{
+			name: "networks as broad as the bounds, counted once where they overlap",
+			change: func(s stack) {
+				// One /8 and a /9 inside it open one /8; one /32 of IPv6 likewise.
+				s.values[KeyIngestCIDRs] = `["10.0.0.0/8","10.128.0.0/9","2001:db9::/32","2001:db9:1::/48"]`
+				s.values[KeyAcceptBroadCIDRs] = "false"
+			},
+			check: func(t *testing.T, s *Settings) { require.Len(t, s.IngestCIDRs, 4) },
 		},
 		{
 			name: "a top-level list set as a JSON string",
@@ -341,6 +402,20 @@ func TestLoadInvalid(t *testing.T) {
 		{"not a CIDR", set(KeyAdminCIDRs, `["office"]`), []string{`livecdn:adminCidrs[0]: "office" is not a CIDR`}, ""},
 		{"duplicate CIDR", set(KeyIngestCIDRs, `["100.64.10.0/28","100.64.10.0/28"]`),
 			[]string{"livecdn:ingestCidrs[1]: 100.64.10.0/28 is also livecdn:ingestCidrs[0]"}, ""},
+		{"two halves of the IPv4 internet", set(KeyIngestCIDRs, `["0.0.0.0/1","128.0.0.0/1"]`),
+			[]string{"livecdn:ingestCidrs: 0.0.0.0/1, 128.0.0.0/1 open about 2^32 IPv4 addresses together, " +
+				"more than one /8 (2^24)", "venue uplink", "pulumi config set livecdn:acceptBroadCidrs true"}, ""},
+		{"several networks adding up past a /8", set(KeyAdminCIDRs, `["100.64.20.7/32","11.0.0.0/8","12.0.0.0/9"]`),
+			[]string{"livecdn:adminCidrs: 100.64.20.7/32, 11.0.0.0/8, 12.0.0.0/9 open about 2^24.6 IPv4 addresses together"},
+			"fd00"},
+		{"an IPv6 /31", set(KeyAdminCIDRs, `["100.64.20.7/32","2001:db8::/31"]`),
+			[]string{"livecdn:adminCidrs: 2001:db8::/31 open about 2^97 IPv6 addresses together, more than one /32 (2^96)",
+				"operators connect from"}, "IPv4"},
+		{"the whole internet even when broad networks are accepted",
+			both(set(KeyIngestCIDRs, `["0.0.0.0/0"]`), set(KeyAcceptBroadCIDRs, "true")),
+			[]string{"livecdn:ingestCidrs[0]: 0.0.0.0/0 opens the firewall to the whole internet"}, "2^32"},
+		{"accepting broad networks in words", set(KeyAcceptBroadCIDRs, "yes"),
+			[]string{`livecdn:acceptBroadCidrs: want true or false, got "yes"`}, ""},
 		{"ssh key by name", set(KeySSHKeys, `["my-laptop"]`),
 			[]string{`livecdn:sshKeys[0]: "my-laptop" is neither a numeric key ID nor an MD5 fingerprint`}, ""},
 		{"no ssh keys", set(KeySSHKeys, `[]`), []string{"livecdn:sshKeys: at least one DigitalOcean ssh key is required"}, ""},
@@ -356,6 +431,29 @@ func TestLoadInvalid(t *testing.T) {
 			[]string{"livecdn:dns.accountId: required"}, ""},
 		{"load balancing without dns", set(KeyDNS, `{"loadBalancing":true,"accountId":"fedcba9876543210fedcba9876543210"}`),
 			[]string{"livecdn:dns.loadBalancing: true needs livecdn:dns.enabled"}, ""},
+		{"unknown plan", set(KeyDNS, lbDNS(`"plan":"buisness"`)),
+			[]string{`livecdn:dns.plan: "buisness" is not a Cloudflare plan; use one of free, pro, business, enterprise`,
+				"pulumi config set --path 'livecdn:dns.plan' business"}, ""},
+		{"load balancing on the free plan", set(KeyDNS, lbDNS(`"plan":"free"`)),
+			[]string{`livecdn:dns.loadBalancing: true needs Cloudflare Load Balancing`, `livecdn:dns.plan is "free"`,
+				"pulumi config set --path 'livecdn:dns.loadBalancing' false"}, ""},
+		{"monitor interval below Pro's minimum", set(KeyDNS, lbDNS(`"monitorInterval":15`)),
+			[]string{"livecdn:dns.monitorInterval: 15 is below the pro plan's minimum of 60 seconds",
+				"pulumi config set --path 'livecdn:dns.monitorInterval' 60"}, ""},
+		{"monitor interval below Business's minimum", set(KeyDNS, lbDNS(`"plan":"business","monitorInterval":10`)),
+			[]string{"livecdn:dns.monitorInterval: 10 is below the business plan's minimum of 15 seconds",
+				"pulumi config set --path 'livecdn:dns.monitorInterval' 15"}, ""},
+		{"monitor interval above an hour", set(KeyDNS, lbDNS(`"monitorInterval":7200`)),
+			[]string{"livecdn:dns.monitorInterval: 7200 is above Cloudflare's maximum of 3600 seconds"}, ""},
+		{"every data centre below Enterprise", set(KeyDNS, lbDNS(`"plan":"business","checkRegions":[]`)),
+			[]string{"livecdn:dns.checkRegions: [] probes from every Cloudflare data centre, which only the enterprise plan allows",
+				"pulumi config rm --path 'livecdn:dns.checkRegions'"}, ""},
+		{"all regions below Enterprise", set(KeyDNS, lbDNS(`"checkRegions":["WEU","ALL_REGIONS"]`)),
+			[]string{`livecdn:dns.checkRegions[1]: "ALL_REGIONS" probes from every region, which only the enterprise plan allows`}, ""},
+		{"unknown check region", set(KeyDNS, lbDNS(`"checkRegions":["WEUR","WEU","WEU"]`)),
+			[]string{`livecdn:dns.checkRegions[0]: "WEUR" is not a Cloudflare region; use one of WNAM, ENAM`,
+				"pulumi config set --path 'livecdn:dns.checkRegions[0]' WEU",
+				`livecdn:dns.checkRegions[2]: "WEU" is also livecdn:dns.checkRegions[1]`}, ""},
 	}
 	require.GreaterOrEqual(t, len(tests), 30)
 	for _, tt := range tests {

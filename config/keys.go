@@ -27,6 +27,9 @@ const (
 	KeyIngestCIDRs = Namespace + ":ingestCidrs"
 	// KeyAdminCIDRs lists the addresses allowed to ssh in and read the stat pages.
 	KeyAdminCIDRs = Namespace + ":adminCidrs"
+	// KeyAcceptBroadCIDRs lets KeyIngestCIDRs and KeyAdminCIDRs open more of the internet than the bounds
+	// below, when an operator says so explicitly.
+	KeyAcceptBroadCIDRs = Namespace + ":acceptBroadCidrs"
 	// KeySSHKeys lists the DigitalOcean ssh keys installed on every Droplet.
 	KeySSHKeys = Namespace + ":sshKeys"
 	// KeyDomain is the hostname viewers use.
@@ -46,10 +49,23 @@ const (
 	MaxEdges = 50
 )
 
+// Bounds on how much of the internet KeyIngestCIDRs and KeyAdminCIDRs may open, each list counted as a
+// whole (overlapping networks once) and per address family. Two /1 networks are the whole IPv4 internet
+// in two halves: a bound on each network alone would let them through. An encoder uplink or an operators'
+// office is a handful of addresses; even a mobile carrier's whole range fits a /8. Beyond this, only
+// KeyAcceptBroadCIDRs opens the ports; the whole internet (/0) is never accepted.
+const (
+	// BroadestIPv4Bits is the prefix length of the most IPv4 addresses a list may open: one /8.
+	BroadestIPv4Bits = 8
+	// BroadestIPv6Bits is the prefix length of the most IPv6 addresses a list may open: one /32, what a
+	// regional registry allocates to a whole provider.
+	BroadestIPv6Bits = 32
+)
+
 // Keys returns every key this project reads, sorted; any other `livecdn:` key in a stack is an error.
 func Keys() []string {
 	keys := []string{
-		KeyAdminCIDRs, KeyAudience, KeyDNS, KeyDomain, KeyEdges, KeyEvent, KeyIngestCIDRs,
+		KeyAcceptBroadCIDRs, KeyAdminCIDRs, KeyAudience, KeyDNS, KeyDomain, KeyEdges, KeyEvent, KeyIngestCIDRs,
 		KeyOrigin, KeyOriginSSHPrivateKey, KeySSHKeys, KeyStream, KeyStreamKey,
 	}
 	slices.Sort(keys)

@@ -213,11 +213,14 @@ type (
 		Redundancy *bool              `json:"redundancy"`
 	}
 	rawDNS struct {
-		Enabled       *bool   `json:"enabled"`
-		ZoneID        *string `json:"zoneId"`
-		AccountID     *string `json:"accountId"`
-		LoadBalancing *bool   `json:"loadBalancing"`
-		TTL           *int    `json:"ttl"`
+		Enabled         *bool     `json:"enabled"`
+		ZoneID          *string   `json:"zoneId"`
+		AccountID       *string   `json:"accountId"`
+		LoadBalancing   *bool     `json:"loadBalancing"`
+		TTL             *int      `json:"ttl"`
+		Plan            *string   `json:"plan"`
+		MonitorInterval *int      `json:"monitorInterval"`
+		CheckRegions    *[]string `json:"checkRegions"` // nil: left out; empty: every data centre
 	}
 )
 
@@ -277,6 +280,7 @@ func load(src source, deploy bool) (*Settings, error) {
 	if decode(KeyAdminCIDRs, &admin) {
 		s.AdminCIDRs = parseCIDRs(&p, KeyAdminCIDRs, admin)
 	}
+	decode(KeyAcceptBroadCIDRs, &s.AcceptBroadCIDRs)
 	if decode(KeySSHKeys, &sshKeys) {
 		s.SSHKeys = sshKeys
 	}
@@ -287,11 +291,14 @@ func load(src source, deploy bool) (*Settings, error) {
 	var dns rawDNS
 	decode(KeyDNS, &dns)
 	s.DNS = DNS{
-		Enabled:       deref(dns.Enabled, false),
-		ZoneID:        deref(dns.ZoneID, ""),
-		AccountID:     deref(dns.AccountID, ""),
-		LoadBalancing: deref(dns.LoadBalancing, false),
-		TTL:           deref(dns.TTL, DefaultDNSTTL),
+		Enabled:         deref(dns.Enabled, false),
+		ZoneID:          deref(dns.ZoneID, ""),
+		AccountID:       deref(dns.AccountID, ""),
+		LoadBalancing:   deref(dns.LoadBalancing, false),
+		TTL:             deref(dns.TTL, DefaultDNSTTL),
+		Plan:            deref(dns.Plan, DefaultCloudflarePlan),
+		MonitorInterval: deref(dns.MonitorInterval, DefaultMonitorInterval),
+		CheckRegions:    deref(dns.CheckRegions, nil),
 	}
 
 	s.validate(&p)
@@ -456,6 +463,7 @@ func (s *Settings) sort() {
 		})
 	}
 	slices.Sort(s.SSHKeys)
+	slices.Sort(s.DNS.CheckRegions)
 }
 
 func deref[T any](p *T, def T) T {

@@ -42,7 +42,7 @@ func (p *problems) err() error { return errors.Join(p.list...) }
 // runs, who may reach it, how viewers find it.
 var keyOrder = []string{
 	KeyEvent, KeyStream, KeyStreamKey, KeyOrigin, KeyOriginSSHPrivateKey, KeyEdges, KeyAudience,
-	KeyIngestCIDRs, KeyAdminCIDRs, KeySSHKeys, KeyDomain, KeyDNS,
+	KeyIngestCIDRs, KeyAdminCIDRs, KeyAcceptBroadCIDRs, KeySSHKeys, KeyDomain, KeyDNS,
 }
 
 // sortByKey orders problems by the key they concern, unknown keys first, keeping the order found within

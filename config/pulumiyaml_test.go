@@ -40,7 +40,7 @@ func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 		declared = append(declared, Namespace+":"+name)
 		require.NotEmpty(t, decl["description"], name)
 		typ, _ := decl["type"].(string)
-		require.Contains(t, []string{"string", "object", "array"}, typ, name)
+		require.Contains(t, []string{"string", "boolean", "object", "array"}, typ, name)
 		if typ == "array" {
 			require.NotNil(t, decl["items"], "%s: Pulumi requires items for arrays", name)
 		}
@@ -66,6 +66,8 @@ func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 			require.Equal(t, "object", typ, key)
 		case json.Unmarshal([]byte(raw), &v) == nil && isList(v):
 			require.Equal(t, "array", typ, key)
+		case raw == "true" || raw == "false":
+			require.Equal(t, "boolean", typ, key)
 		default:
 			require.Equal(t, "string", typ, key)
 		}

@@ -41,6 +41,9 @@ type Settings struct {
 	IngestCIDRs []netip.Prefix
 	// AdminCIDRs are the networks allowed to ssh in and read stat pages; never the whole internet.
 	AdminCIDRs []netip.Prefix
+	// AcceptBroadCIDRs lets IngestCIDRs and AdminCIDRs open more of the internet than BroadestIPv4Bits and
+	// BroadestIPv6Bits allow (never all of it): an operator's explicit choice, never a default.
+	AcceptBroadCIDRs bool
 	// SSHKeys are DigitalOcean ssh key fingerprints or numeric IDs installed on every Droplet.
 	SSHKeys []string
 	// Domain is the viewers' hostname; empty when the stack publishes no name.
@@ -149,6 +152,14 @@ type DNS struct {
 	LoadBalancing bool
 	// TTL is the record TTL in seconds; short so a replaced edge is picked up quickly.
 	TTL int
+	// Plan is the Cloudflare plan of the zone and account (PlanFree ... PlanEnterprise): it decides whether
+	// load balancing is possible, the shortest MonitorInterval and where pools may be probed from.
+	Plan string
+	// MonitorInterval is the number of seconds between two probes of every edge's /healthz.
+	MonitorInterval int
+	// CheckRegions, when not nil, are the Cloudflare regions every pool is probed from, sorted; empty means
+	// every data centre (Enterprise). nil: each pool is probed from its own region (PoolCheckRegions).
+	CheckRegions []string
 }
 
 // Defaults, applied when a stack leaves a field out. Pulumi.yaml declares the same defaults, and a test

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"math"
+	"math/big"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -49,8 +51,6 @@ const (
 	maxVideoKbps      = 20000
 	maxViewers        = 1000000
 	shareTolerance    = 0.01
-	minTTL            = 60 // Cloudflare's minimum outside Enterprise
-	maxTTL            = 86400
 )
 
 // Validate checks that what the stack sets is well-formed and consistent, and names the key path, the
@@ -70,10 +70,10 @@ func (s *Settings) validate(p *problems) {
 	s.validateOrigin(p)
 	s.validateEdges(p)
 	s.validateAudience(p)
-	validateCIDRs(p, KeyIngestCIDRs, s.IngestCIDRs,
+	validateCIDRs(p, KeyIngestCIDRs, s.IngestCIDRs, s.AcceptBroadCIDRs,
 		"put the public address of the venue uplink the encoder publishes from: "+
 			"the stream key alone does not stop a stranger from publishing")
-	validateCIDRs(p, KeyAdminCIDRs, s.AdminCIDRs,
+	validateCIDRs(p, KeyAdminCIDRs, s.AdminCIDRs, s.AcceptBroadCIDRs,
 		"put the addresses your operators connect from: ssh and the stat pages must not face the internet")
 	s.validateSSHKeys(p)
 	s.validateDNS(p)
@@ -288,18 +288,21 @@ func (s *Settings) validateAudience(p *problems) {
 	}
 }
 
-// validateCIDRs checks a list of networks that a firewall opens: it must exist and must not be the whole
-// internet. why says what to put there instead.
-func validateCIDRs(p *problems, key string, cidrs []netip.Prefix, why string) {
+// validateCIDRs checks a list of networks that a firewall opens: it must exist, must not be the whole
+// internet and, unless acceptBroad, must not add up to more than the Broadest*Bits bounds. why says what
+// to put there instead.
+func validateCIDRs(p *problems, key string, cidrs []netip.Prefix, acceptBroad bool, why string) {
 	if len(cidrs) == 0 {
 		p.addf(key, setCmd(key+"[0]", "<cidr>")+"; "+why, "at least one CIDR is required")
 		return
 	}
 	seen := map[netip.Prefix]int{}
+	wholeInternet := map[bool]bool{} // by Is4
 	for i, c := range cidrs {
 		path := fmt.Sprintf("%s[%d]", key, i)
 		switch {
 		case c.Bits() == 0:
+			wholeInternet[c.Addr().Is4()] = true
 			p.addf(path, why, "%s opens the firewall to the whole internet", c)
 		case c != c.Masked():
 			p.addf(path, setCmd(path, c.Masked().String()), "%s has bits set past its /%d prefix", c, c.Bits())
@@ -309,6 +312,55 @@ func validateCIDRs(p *problems, key string, cidrs []netip.Prefix, why string) {
 		}
 		seen[c.Masked()] = i
 	}
+	if acceptBroad {
+		return
+	}
+	for _, family := range []struct {
+		is4        bool
+		name       string
+		bits, most int
+	}{{true, "IPv4", 32, BroadestIPv4Bits}, {false, "IPv6", 128, BroadestIPv6Bits}} {
+		if wholeInternet[family.is4] {
+			continue // already said, more plainly
+		}
+		nets, open := openAddresses(cidrs, family.is4)
+		limit := new(big.Int).Lsh(big.NewInt(1), uint(family.bits-family.most))
+		if open.Cmp(limit) <= 0 {
+			continue
+		}
+		p.addf(key, why+"; to open them anyway, say so: pulumi config set "+KeyAcceptBroadCIDRs+" true",
+			"%s open about %s %s addresses together, more than one /%d (2^%d): a large share of the internet",
+			strings.Join(nets, ", "), powerOfTwo(open), family.name, family.most, family.bits-family.most)
+	}
+}
+
+// powerOfTwo writes a count of addresses as 2^x, the way prefix sizes compare: 2^24.6, 2^32.
+func powerOfTwo(n *big.Int) string {
+	f, _ := new(big.Float).SetInt(n).Float64()
+	return fmt.Sprintf("2^%.3g", math.Log2(f))
+}
+
+// openAddresses counts the addresses of one family that cidrs open, each address once however many
+// networks hold it, and lists those networks. Two prefixes are either disjoint or one holds the other, so
+// the union is the sum over the prefixes no other one holds.
+func openAddresses(cidrs []netip.Prefix, is4 bool) (nets []string, open *big.Int) {
+	var family []netip.Prefix
+	for _, c := range cidrs {
+		if c.Addr().Is4() == is4 {
+			family = append(family, c.Masked())
+			nets = append(nets, c.String())
+		}
+	}
+	open = new(big.Int)
+	for i, c := range family {
+		held := slices.ContainsFunc(family, func(o netip.Prefix) bool {
+			return o.Bits() < c.Bits() && o.Contains(c.Addr())
+		}) || slices.Index(family, c) < i // a duplicate counts once
+		if !held {
+			open.Add(open, new(big.Int).Lsh(big.NewInt(1), uint(c.Addr().BitLen()-c.Bits())))
+		}
+	}
+	return nets, open
 }
 
 func (s *Settings) validateSSHKeys(p *problems) {
@@ -342,12 +394,76 @@ func (s *Settings) validateDNS(p *problems) {
 		p.addf(KeyDomain, "pulumi config set "+KeyDomain+" <hostname>",
 			"required when %s.enabled is true: the hostname viewers open", KeyDNS)
 	}
-	intRange(p, KeyDNS+".ttl", d.TTL, minTTL, maxTTL, DefaultDNSTTL)
+	intRange(p, KeyDNS+".ttl", d.TTL, MinRecordTTL, MaxRecordTTL, DefaultDNSTTL)
 	cloudflareID(p, KeyDNS+".zoneId", d.ZoneID, d.Enabled, "the Zone ID on the zone's Overview page")
 	cloudflareID(p, KeyDNS+".accountId", d.AccountID, d.LoadBalancing, "the Account ID on the zone's Overview page")
 	if d.LoadBalancing && !d.Enabled {
 		p.addf(KeyDNS+".loadBalancing", setCmd(KeyDNS+".enabled", "true"),
 			"true needs %s.enabled: the load balancer is part of the DNS setup", KeyDNS)
+	}
+	s.validateLoadBalancing(p)
+}
+
+// validateLoadBalancing checks the monitor and pool settings against what the stack's Cloudflare plan
+// allows (config/cloudflare.go), so `pulumi up` never meets Cloudflare's refusal halfway through.
+func (s *Settings) validateLoadBalancing(p *problems) {
+	d := s.DNS
+	path := KeyDNS + ".plan"
+	plan, known := LookupCloudflarePlan(d.Plan)
+	if !known {
+		suggestion := DefaultCloudflarePlan
+		if c, ok := closest(d.Plan, cloudflarePlanNames()); ok {
+			suggestion = c
+		}
+		p.addf(path, setCmd(path, suggestion)+" (the plan of the zone, on its Overview page)",
+			"%q is not a Cloudflare plan; use one of %s", d.Plan, strings.Join(cloudflarePlanNames(), ", "))
+	}
+	if d.LoadBalancing && known && !plan.LoadBalancing {
+		p.addf(KeyDNS+".loadBalancing", "set the zone's real plan ("+setCmd(path, PlanPro)+" or higher), or "+
+			setCmd(KeyDNS+".loadBalancing", "false")+" (the player then picks a region and fails over itself)",
+			"true needs Cloudflare Load Balancing, which livecdn deploys on the pro, business and enterprise "+
+				"plans, and %s is %q", path, d.Plan)
+	}
+	for i, code := range d.CheckRegions {
+		rpath := fmt.Sprintf("%s.checkRegions[%d]", KeyDNS, i)
+		switch j := slices.Index(d.CheckRegions, code); {
+		case code == AllRegions:
+		case !slices.Contains(cloudflareRegionCodes, code):
+			suggestion := "<region-code>"
+			if c, ok := closest(code, cloudflareRegionCodes); ok {
+				suggestion = c
+			}
+			p.addf(rpath, setCmd(rpath, suggestion), "%q is not a Cloudflare region; use one of %s", code,
+				strings.Join(cloudflareRegionCodes, ", "))
+		case j < i:
+			p.addf(rpath, "remove one of them", "%q is also %s.checkRegions[%d]", code, KeyDNS, j)
+		}
+	}
+	if !known || !plan.LoadBalancing {
+		return // no limits to check against; loadBalancing itself is refused above
+	}
+	path = KeyDNS + ".monitorInterval"
+	switch v := d.MonitorInterval; {
+	case v < plan.MinMonitorInterval:
+		p.addf(path, setCmd(path, strconv.Itoa(plan.MinMonitorInterval)),
+			"%d is below the %s plan's minimum of %d seconds between probes", v, plan.Name, plan.MinMonitorInterval)
+	case v > MaxMonitorInterval:
+		p.addf(path, setCmd(path, strconv.Itoa(DefaultMonitorInterval)),
+			"%d is above Cloudflare's maximum of %d seconds between probes", v, MaxMonitorInterval)
+	}
+	if plan.ProbeFromEveryDataCenter {
+		return
+	}
+	path = KeyDNS + ".checkRegions"
+	everywhere := "probe from a few regions near the edges: leave it out (pulumi config rm --path '" + path +
+		"') or list region codes such as " + strings.Join(cloudflareRegionCodes[:3], ", ")
+	if d.CheckRegions != nil && len(d.CheckRegions) == 0 {
+		p.addf(path, everywhere, "[] probes from every Cloudflare data centre, which only the %s plan allows "+
+			"(%s.plan is %q)", PlanEnterprise, KeyDNS, d.Plan)
+	}
+	if i := slices.Index(d.CheckRegions, AllRegions); i >= 0 {
+		p.addf(fmt.Sprintf("%s[%d]", path, i), everywhere, "%q probes from every region, which only the %s "+
+			"plan allows (%s.plan is %q)", AllRegions, PlanEnterprise, KeyDNS, d.Plan)
 	}
 }
 

@@ -56,6 +56,12 @@ const EdgeHeader = "X-LiveCDN-Edge"
 // receives the stream, 503 otherwise, always with the edge's header.
 const HealthPath = "/healthz"
 
+// HealthyBody is what HealthPath answers, with 200, while the edge serves
+// the stream: the load balancer's monitor expects it, so a page that only
+// happens to answer 200 (Debian's stock nginx during first boot) never
+// counts as a healthy edge.
+const HealthyBody = "ok"
+
 type edgeView struct {
 	EdgeSpec
 	Pulls    []edgePull

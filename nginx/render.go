@@ -30,6 +30,7 @@ var templates = template.Must(template.New("livecdn").
 		"edgeApp":     func() string { return EdgeApp },
 		"hlsPath":     func() string { return HLSPath },
 		"healthPath":  func() string { return HealthPath },
+		"healthyBody": func() string { return HealthyBody },
 		"edgeHeader":  func() string { return EdgeHeader },
 		"relayMarker": func() string { return RelayMarker },
 	}).

@@ -5,11 +5,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/livecdn/livecdn/blueprint"
 	"github.com/livecdn/livecdn/config"
+	"github.com/livecdn/livecdn/nginx"
 )
 
 const (
@@ -91,9 +93,15 @@ func TestLoadBalancingSteersEveryRegionToTheNearestPool(t *testing.T) {
 	require.Len(t, monitors, 1)
 	m := monitors[0].Inputs
 	assert.Equal(t, "/healthz", m["path"].StringValue())
-	assert.Equal(t, "200", m["expectedCodes"].StringValue())
 	assert.Equal(t, "GET", m["method"].StringValue())
 	assert.Equal(t, s.DNS.AccountID, m["accountId"].StringValue())
+	// Only livecdn's /healthz counts as healthy: exactly 200 and its body,
+	// never Debian's stock nginx answering while cloud-init runs.
+	assert.Equal(t, "200", m["expectedCodes"].StringValue())
+	assert.Equal(t, nginx.HealthyBody, m["expectedBody"].StringValue())
+	// Pro's minimum interval, the default; probes fit well within it.
+	assert.EqualValues(t, config.DefaultMonitorInterval, m["interval"].NumberValue())
+	assert.Less(t, (m["retries"].NumberValue()+1)*m["timeout"].NumberValue(), m["interval"].NumberValue())
 
 	// One pool per region, holding that region's edges, checked by the monitor.
 	poolRegion := map[string]string{} // pool ID -> region
@@ -106,6 +114,11 @@ func TestLoadBalancingSteersEveryRegionToTheNearestPool(t *testing.T) {
 			names = append(names, o.ObjectValue()["name"].StringValue())
 		}
 		assert.Equal(t, []string{region + "-1", region + "-2"}, names)
+		// Probed from the Cloudflare region its edges are in, never from
+		// every data centre (Enterprise only).
+		cf, _ := config.LookupRegion(region)
+		assert.Equal(t, []string{cf.CloudflareRegion}, stringList(pool.Inputs["checkRegions"]), region)
+		assert.Equal(t, stackTag(t, "animecon", region), pool.Inputs["name"].StringValue())
 	}
 	require.Len(t, r.cloud.ofType(poolType), 3)
 
@@ -114,7 +127,9 @@ func TestLoadBalancingSteersEveryRegionToTheNearestPool(t *testing.T) {
 	lb := lbs[0].Inputs
 	assert.Equal(t, s.Domain, lb["name"].StringValue())
 	assert.Equal(t, "geo", lb["steeringPolicy"].StringValue())
-	assert.False(t, lb["proxied"].BoolValue())
+	// DNS-only by Cloudflare's default: `proxied` conflicts with `ttl`.
+	assert.NotContains(t, lb, resource.PropertyKey("proxied"))
+	assert.True(t, lb["ttl"].IsNumber())
 	want, err := blueprint.GeoSteering([]string{"ams3", "nyc3", "sgp1"})
 	require.NoError(t, err)
 	steered := map[string][]string{}

@@ -70,7 +70,11 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 	}
 	sshKeys := pulumi.ToStringArray(s.SSHKeys)
 
-	edgeTag, err := digitalocean.NewTag(ctx, "edge-tag", &digitalocean.TagArgs{Name: pulumi.String(components.Tag(ctx, string(blueprint.RoleEdge)))})
+	edgeTagName, err := components.Tag(ctx, string(blueprint.RoleEdge))
+	if err != nil {
+		return nil, err
+	}
+	edgeTag, err := digitalocean.NewTag(ctx, "edge-tag", &digitalocean.TagArgs{Name: pulumi.String(edgeTagName)})
 	if err != nil {
 		return nil, fmt.Errorf("edge tag: %w", err)
 	}
@@ -91,7 +95,11 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		}
 		originAddress, ingest = o.Address, o.IngestURL
 	} else {
-		originTag, err := digitalocean.NewTag(ctx, "origin-tag", &digitalocean.TagArgs{Name: pulumi.String(components.Tag(ctx, string(blueprint.RoleOrigin)))})
+		originTagName, err := components.Tag(ctx, string(blueprint.RoleOrigin))
+		if err != nil {
+			return nil, err
+		}
+		originTag, err := digitalocean.NewTag(ctx, "origin-tag", &digitalocean.TagArgs{Name: pulumi.String(originTagName)})
 		if err != nil {
 			return nil, fmt.Errorf("origin tag: %w", err)
 		}
@@ -137,6 +145,7 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		dns, err := components.NewGeoDNS(ctx, "dns", &components.GeoDNSArgs{
 			ZoneID: s.DNS.ZoneID, AccountID: s.DNS.AccountID, Domain: s.Domain,
 			TTL: s.DNS.TTL, LoadBalancing: s.DNS.LoadBalancing,
+			MonitorInterval: s.DNS.MonitorInterval, CheckRegions: s.DNS.PoolCheckRegions,
 			OriginAddress: originAddress, Edges: dnsEdges, Records: st.Records,
 		})
 		if err != nil {

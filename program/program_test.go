@@ -73,7 +73,7 @@ func TestCommittedStacksDeclareThePlannedMachines(t *testing.T) {
 				assertSecretString(t, want.UserData, d.Inputs["userData"], d.Name+" user data")
 				assert.Contains(t, d.Inputs["userData"].SecretValue().Element.StringValue(),
 					"pull rtmp://"+mockReservedIP+":1935/", "edges pull from the reserved IP")
-				assert.Equal(t, []string{stackTag(tc.stack, "edge")}, stringList(d.Inputs["tags"]), d.Name)
+				assert.Equal(t, []string{stackTag(t, tc.stack, "edge")}, stringList(d.Inputs["tags"]), d.Name)
 			}
 			assert.Equal(t, tc.count, got)
 
@@ -84,7 +84,7 @@ func TestCommittedStacksDeclareThePlannedMachines(t *testing.T) {
 				checkFirewall(t, fw, s)
 			}
 			originFW := r.cloud.named(t, firewallType, "origin-firewall")
-			assert.Contains(t, ruleSources(originFW, "tcp", "1935"), "tag:"+stackTag(tc.stack, "edge"), "edges reach RTMP by tag")
+			assert.Contains(t, ruleSources(originFW, "tcp", "1935"), "tag:"+stackTag(t, tc.stack, "edge"), "edges reach RTMP by tag")
 
 			// Outputs.
 			p, err := plan.Plan(plan.InputFrom(s))
@@ -171,7 +171,11 @@ func assertSecretString(t *testing.T, want string, got resource.PropertyValue, w
 	require.Equal(t, want, got.SecretValue().Element.StringValue(), "%s must be the renderer's output", what)
 }
 
-// stackTag is Tag for a stack name, outside a Pulumi context.
-func stackTag(stackName, role string) string {
-	return "livecdn-" + stackName + "-" + role
+// stackTag is Tag for a stack name, outside a Pulumi context: the mocks
+// run in Pulumi's default organization and the livecdn project.
+func stackTag(t *testing.T, stackName, role string) string {
+	t.Helper()
+	tag, err := components.CloudName("organization", "livecdn", stackName, role)
+	require.NoError(t, err)
+	return tag
 }

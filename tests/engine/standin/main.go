@@ -14,9 +14,11 @@
 // file name tells it which package it serves.
 //
 // What it does, call by call (docs/ENGINE_TEST.md says why):
-//   - Check accepts the inputs as they are, and fails for a resource type
-//     not in the kinds table, so a new type forces a decision about which
-//     of its inputs replace it.
+//   - Check refuses inputs the real provider or its API would refuse
+//     (constraints.go: conflicting arguments, ranges, enums, name formats,
+//     firewall limits), accepts the others as they are, and fails for a
+//     resource type not in the kinds table, so a new type forces a
+//     decision about which of its inputs replace it.
 //   - Diff compares old and new inputs key by key and marks as a
 //     replacement every changed key the real provider replaces on.
 //   - Create echoes the inputs as outputs and adds the outputs the real
@@ -170,10 +172,14 @@ func (s *standin) Configure(context.Context, plugin.ConfigureRequest) (plugin.Co
 	return plugin.ConfigureResponse{}, nil
 }
 
-// Check accepts a known type's inputs unchanged.
+// Check refuses what the real provider would (constraints.go) and
+// otherwise accepts a known type's inputs unchanged.
 func (s *standin) Check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
 	if _, ok := s.kinds[string(req.Type)]; !ok {
 		return plugin.CheckResponse{Failures: []plugin.CheckFailure{{Reason: s.unknownType(string(req.Type))}}}, nil
+	}
+	if failures := checkInputs(string(req.Type), req.News); len(failures) > 0 {
+		return plugin.CheckResponse{Failures: failures}, nil
 	}
 	return plugin.CheckResponse{Properties: req.News}, nil
 }
