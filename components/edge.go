@@ -20,7 +20,8 @@ type EdgeNode struct {
 
 	// Region is the DigitalOcean region the edge runs in.
 	Region pulumi.StringOutput `pulumi:"region"`
-	// Address is the droplet's public IPv4 address.
+	// Address is the droplet's public IPv4 address, known once the edge
+	// serves livecdn's config (its ready check passed).
 	Address pulumi.StringOutput `pulumi:"address"`
 	// AddressIPv6 is the droplet's public IPv6 address.
 	AddressIPv6 pulumi.StringOutput `pulumi:"addressIpv6"`
@@ -88,13 +89,19 @@ func NewEdgeNode(ctx *pulumi.Context, name string, args *EdgeNodeArgs, opts ...p
 		return nil, fmt.Errorf("edge %q: %w", name, err)
 	}
 
+	// The addresses are known once the edge serves: records and pools that
+	// take them wait for it.
+	ipv4, ipv6, err := ready(ctx, name, m, droplet, args.OriginAddress, parent)
+	if err != nil {
+		return nil, fmt.Errorf("edge %q: %w", name, err)
+	}
 	e.Region = pulumi.String(m.Region).ToStringOutput()
-	e.Address = droplet.Ipv4Address
-	e.AddressIPv6 = droplet.Ipv6Address
-	e.HLSURL = droplet.Ipv4Address.ApplyT(func(addr string) string {
+	e.Address = ipv4
+	e.AddressIPv6 = ipv6
+	e.HLSURL = ipv4.ApplyT(func(addr string) string {
 		return blueprint.PlaylistURL(addr, args.Stream)
 	}).(pulumi.StringOutput)
-	e.HealthURL = droplet.Ipv4Address.ApplyT(blueprint.HealthURL).(pulumi.StringOutput)
+	e.HealthURL = ipv4.ApplyT(blueprint.HealthURL).(pulumi.StringOutput)
 	e.DropletID = droplet.ID()
 	if err := ctx.RegisterResourceOutputs(e, pulumi.Map{
 		"region":      e.Region,

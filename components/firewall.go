@@ -110,7 +110,9 @@ func newMachine(ctx *pulumi.Context, name string, m machine, parent pulumi.Resou
 		UserData:   m.userData,
 		Monitoring: pulumi.Bool(true),
 		Ipv6:       pulumi.Bool(true),
-	}, parent)
+		// DigitalOcean resizes in place by powering the droplet off: a new
+		// size replaces it instead, created before the old one goes.
+	}, parent, pulumi.ReplaceOnChanges([]string{"size"}))
 	if err != nil {
 		return nil, fmt.Errorf("droplet: %w", err)
 	}

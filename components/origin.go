@@ -82,7 +82,13 @@ func NewOrigin(ctx *pulumi.Context, name string, args *OriginArgs, opts ...pulum
 	if err != nil {
 		return nil, fmt.Errorf("origin %q: %w", name, err)
 	}
-	dropletID := intID(droplet.ID())
+	// The reserved IP moves to a new origin droplet only once it serves:
+	// until then the old one keeps the encoder and the edges.
+	own, _, err := ready(ctx, name, m, droplet, droplet.Ipv4Address, parent)
+	if err != nil {
+		return nil, fmt.Errorf("origin %q: %w", name, err)
+	}
+	dropletID := pulumi.All(own, intID(droplet.ID())).ApplyT(func(in []any) int { return in[1].(int) }).(pulumi.IntOutput)
 
 	ip, err := digitalocean.NewReservedIp(ctx, name+"-ip", &digitalocean.ReservedIpArgs{
 		Region: pulumi.String(m.Region),

@@ -27,12 +27,14 @@ const (
 	assignmentType = "digitalocean:index/reservedIpAssignment:ReservedIpAssignment"
 	tagType        = "digitalocean:index/tag:Tag"
 	commandType    = "command:remote:Command"
+	readyType      = "command:local:Command"
 	stackType      = "pulumi:pulumi:Stack"
 )
 
-// dropletReplaceKeys are the droplet inputs whose change makes DigitalOcean
-// replace the droplet (a new size only resizes it).
-var dropletReplaceKeys = []string{"image", "region", "sshKeys", "userData"}
+// dropletReplaceKeys are the droplet inputs whose change replaces the
+// droplet: DigitalOcean's (image, region, ssh keys, user data) and the size,
+// which the program replaces rather than resizing in place.
+var dropletReplaceKeys = []string{"image", "region", "size", "sshKeys", "userData"}
 
 // mockReservedIP is the address the mocked cloud gives the origin.
 const mockReservedIP = "203.0.113.10"
@@ -53,6 +55,10 @@ type declared struct {
 type cloud struct {
 	mu        sync.Mutex
 	resources map[string]declared
+	// order is the names in the order the program registered them: a
+	// resource is registered once its inputs are known, so one whose input
+	// comes from another's output is registered after it.
+	order []string
 }
 
 func (c *cloud) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -75,6 +81,7 @@ func (c *cloud) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	sum := sha256.Sum256([]byte(identity))
 	id := strconv.Itoa(100000 + int(sum[0])<<8 + int(sum[1]))
 	c.resources[key] = declared{ID: id, Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs}
+	c.order = append(c.order, args.Name)
 	switch args.TypeToken {
 	case dropletType:
 		outputs["ipv4Address"] = resource.NewStringProperty(fmt.Sprintf("198.51.100.%d", 1+int(sum[2])%250))
@@ -82,6 +89,9 @@ func (c *cloud) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		outputs["dropletUrn"] = resource.NewStringProperty("do:droplet:" + id)
 	case reservedIPType:
 		outputs["ipAddress"] = resource.NewStringProperty(mockReservedIP)
+	case readyType:
+		// The ready check passed (what it checks is proven on VMs).
+		outputs["stdout"] = resource.NewStringProperty(strings.TrimSuffix(args.Name, "-ready") + ": ready")
 	}
 	return id, outputs, nil
 }

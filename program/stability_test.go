@@ -50,7 +50,7 @@ const threeRegions = `[{"region":"ams3","size":"s-4vcpu-8gb-amd","count":2},` +
 // edgeResources are the resources one edge brings: its machine and, with
 // DNS, its own records (edge, region and round-robin names; A and AAAA).
 func edgeResources(edge string, roundRobin bool) []string {
-	out := []string{edge, edge + "-droplet", edge + "-firewall"}
+	out := []string{edge, edge + "-droplet", edge + "-firewall", edge + "-ready"}
 	for _, suffix := range []string{"", "-region", "-viewers"} {
 		if suffix == "-viewers" && !roundRobin {
 			continue
@@ -91,15 +91,25 @@ func TestRemovingAnEdgeChangesNothingElse(t *testing.T) {
 	require.Empty(t, changed)
 }
 
-func TestResizingARegionChangesOnlyItsEdges(t *testing.T) {
+// A new size replaces the region's droplets (DigitalOcean would power them
+// off to resize them in place): each new droplet gets a new address, and its
+// records take it once the droplet serves (its ready check). Nothing outside
+// the region changes.
+func TestResizingARegionReplacesOnlyItsEdges(t *testing.T) {
 	before := deploy(t, animeconWith(t, threeRegions), true)
 	after := deploy(t, animeconWith(t, strings.Replace(threeRegions, `"nyc3","size":"s-4vcpu-8gb-amd"`, `"nyc3","size":"s-8vcpu-16gb-amd"`, 1)), true)
 	added, removed, changed := changes(t, before, after)
 	require.Empty(t, added)
 	require.Empty(t, removed)
-	require.Equal(t, []string{"nyc3-1-droplet", "nyc3-2-droplet"}, changed, "a resize keeps droplets, addresses and records")
+	var want []string
+	for _, edge := range []string{"nyc3-1", "nyc3-2"} {
+		want = append(want, slices.DeleteFunc(edgeResources(edge, true), func(n string) bool { return n == edge })...)
+	}
+	slices.Sort(want)
+	require.Equal(t, want, changed)
 	droplet := after.cloud.named(t, dropletType, "nyc3-1-droplet")
 	require.Equal(t, "s-8vcpu-16gb-amd", droplet.Inputs["size"].StringValue())
+	require.NotEqual(t, before.cloud.resourceID(t, dropletType, "nyc3-1-droplet"), after.cloud.resourceID(t, dropletType, "nyc3-1-droplet"))
 }
 
 func TestReplacingTheOriginLeavesTheEdgesAlone(t *testing.T) {
@@ -114,7 +124,7 @@ func TestReplacingTheOriginLeavesTheEdgesAlone(t *testing.T) {
 	added, removed, changed := changes(t, before, after)
 	require.Empty(t, added)
 	require.Empty(t, removed)
-	require.Equal(t, []string{"origin-droplet", "origin-firewall", "origin-ip-assignment"}, changed)
+	require.Equal(t, []string{"origin-droplet", "origin-firewall", "origin-ip-assignment", "origin-ready"}, changed)
 	require.Equal(t, before.cloud.named(t, reservedIPType, "origin-ip").Inputs, after.cloud.named(t, reservedIPType, "origin-ip").Inputs)
 	require.NotEqual(t, before.cloud.resourceID(t, dropletType, "origin-droplet"), after.cloud.resourceID(t, dropletType, "origin-droplet"))
 }

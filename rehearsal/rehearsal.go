@@ -79,9 +79,10 @@ type MachineInfo struct {
 	Health  string `json:"health,omitempty"`
 	// BootSeconds is from starting the VM to cloud-init done.
 	BootSeconds float64 `json:"bootSeconds"`
-	// ServingSeconds is from starting the VM to serving livecdn's config:
-	// an edge answers its /healthz with its own header, an origin runs the
-	// rendered nginx.conf.
+	// ServingSeconds is from starting the VM to serving livecdn's config,
+	// as the ready check `pulumi up` runs decides it: an edge answers its
+	// /healthz with its own header, an origin's stat page shows the ingest
+	// application.
 	ServingSeconds float64 `json:"servingSeconds"`
 }
 
@@ -260,9 +261,9 @@ func Start(ctx context.Context, opts Options) (r *Rehearsal, err error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var boot time.Duration
-			errs[i] = r.waitReady(bootCtx, m, func() { boot = time.Since(started[m.Name]) })
-			booted[i] = r.machineInfo(m, boot, time.Since(started[m.Name]))
+			var boot, serving time.Duration
+			boot, serving, errs[i] = r.waitReady(bootCtx, m, started[m.Name])
+			booted[i] = r.machineInfo(m, boot, serving)
 			if errs[i] == nil {
 				r.logf("%s: cloud-init done after %.0f s, serving after %.0f s", m.Name, booted[i].BootSeconds, booted[i].ServingSeconds)
 			}
@@ -376,41 +377,64 @@ func (r *Rehearsal) machineInfo(m blueprint.Machine, boot, serving time.Duration
 	return mi
 }
 
-// waitReady waits until cloud-init has finished on m (then calls booted),
-// reports an error if it did not finish cleanly, and checks that nginx runs exactly the rendered
-// config (an edge also answers its own /healthz, which Debian's stock page
-// does not).
-func (r *Rehearsal) waitReady(ctx context.Context, m blueprint.Machine, booted func()) error {
+// waitReady waits until m serves and cloud-init has finished on it, and
+// says after how long each happened, counted from started. Serving is
+// decided by the ready check `pulumi up` runs before anything points at a
+// new machine (blueprint.Machine.ReadyCheck), run here from the operator's
+// address while the VM boots, so the check is proven against Debian's stock
+// nginx of the first boot. Then cloud-init must have finished cleanly and
+// nginx must run exactly the rendered nginx.conf (an edge also answers its
+// /healthz with its own header).
+func (r *Rehearsal) waitReady(ctx context.Context, m blueprint.Machine, started time.Time) (boot, serving time.Duration, err error) {
 	vm := r.vms[m.Name]
 	admin := r.clients.admin
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%s %s (%s): %s; its console log: %s, cloud-init's: /var/log/cloud-init-output.log on the VM", m.Role, m.Name, vm.Address,
 			fmt.Sprintf(format, args...), vm.ConsoleLog())
 	}
-	if out, err := vm.WaitCloudInit(ctx, admin); err != nil {
-		return fail("%v\n%s", err, out)
+	script, err := m.ReadyCheck(vm.Address, r.vms[blueprint.OriginName].Address)
+	if err != nil {
+		return 0, 0, err
 	}
-	booted()
+	checked := make(chan error, 1)
+	go func() {
+		cmd := r.net.Command(ctx, "sh", "-c", script)
+		cmd.Env = append(os.Environ(), "LIVECDN_READY_FROM="+admin.String())
+		out, err := cmd.CombinedOutput()
+		serving = time.Since(started)
+		if err != nil {
+			err = fmt.Errorf("the ready check `pulumi up` runs failed: %w:\n%s", err, out)
+		}
+		checked <- err
+	}()
+	if out, err := vm.WaitCloudInit(ctx, admin); err != nil {
+		return 0, 0, fail("%v\n%s", err, out)
+	}
+	boot = time.Since(started)
+	if err := <-checked; err != nil {
+		return 0, 0, fail("%v", err)
+	}
+
 	want := sha256.Sum256([]byte(r.files[m.Name].NginxConf))
 	out, err := vm.SSH(ctx, admin, "sha256sum /etc/nginx/nginx.conf && systemctl is-active nginx")
 	if err != nil {
-		return fail("check nginx: %v", err)
+		return 0, 0, fail("check nginx: %v", err)
 	}
 	if !strings.HasPrefix(out, hex.EncodeToString(want[:])) || !strings.Contains(out, "\nactive") {
-		return fail("nginx does not run the rendered nginx.conf:\n%s", out)
+		return 0, 0, fail("nginx does not run the rendered nginx.conf:\n%s", out)
 	}
 	if m.Role != blueprint.RoleEdge {
-		return nil
+		return boot, serving, nil
 	}
 	resp, err := r.net.HTTPClient(r.clients.viewer, 10*time.Second).Get(blueprint.HealthURL(blueprint.HostOf(vm.Address)))
 	if err != nil {
-		return fail("GET /healthz: %v", err)
+		return 0, 0, fail("GET /healthz: %v", err)
 	}
 	resp.Body.Close()
 	if got := resp.Header.Get(nginx.EdgeHeader); got != m.Name {
-		return fail("/healthz answered %s with %s %q, not this edge's config", resp.Status, nginx.EdgeHeader, got)
+		return 0, 0, fail("/healthz answered %s with %s %q, not this edge's config", resp.Status, nginx.EdgeHeader, got)
 	}
-	return nil
+	return boot, serving, nil
 }
 
 // sourceRoutes makes the encoder's address the source towards the origin

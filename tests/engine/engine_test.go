@@ -85,6 +85,7 @@ func TestCommittedStacksUnderTheEngine(t *testing.T) {
 			if name == "animecon" {
 				t.Run("an added edge creates only its own resources", func(t *testing.T) { addEdge(ctx, t, e, s) })
 				t.Run("new HLS settings replace the edges, not the origin", func(t *testing.T) { changeHLS(ctx, t, e, s, res.Outputs) })
+				rollingChanges(ctx, t, e, s)
 			}
 		})
 	}
@@ -137,6 +138,9 @@ func changeHLS(ctx context.Context, t *testing.T, e *engine, s auto.Stack, befor
 			edges++
 			assert.Equal(t, apitype.OpReplace, st.op, "edge droplet %s", st.name())
 			assert.Contains(t, st.keys, "userData", "edge droplet %s is replaced for %v", st.name(), st.keys)
+		case st.typ() == readyType && st.parentType() == components.EdgeNodeType:
+			// A new droplet is checked again before anything takes its address.
+			assert.Equal(t, apitype.OpReplace, st.op, "ready check %s", st.name())
 		case slices.ContainsFunc(slices.Collect(maps.Keys(oldEdges)), func(edge string) bool { return belongsTo(st, edge) }):
 			// An edge's firewall follows its new droplet's ID; records follow its address.
 			assert.Contains(t, []apitype.OpType{apitype.OpSame, apitype.OpUpdate}, st.op, "%s %s", st.typ(), st.name())
@@ -155,6 +159,7 @@ func changeHLS(ctx context.Context, t *testing.T, e *engine, s auto.Stack, befor
 	done, res, err := up(ctx, s)
 	require.NoError(t, err, "up:\n%s", res.StdErr)
 	assert.Equal(t, p.render(), done.render(), "up did something other than the preview planned")
+	assert.Equal(t, len(oldEdges), assertRolling(t, done), "every replaced edge serves before it takes traffic")
 	assert.Equal(t, before["ingestUrl"].Value, res.Outputs["ingestUrl"].Value, "the ingest address moved")
 	newEdges := res.Outputs["edges"].Value.(map[string]any)
 	for name, v := range oldEdges {

@@ -277,6 +277,17 @@ func (s step) parentType() string {
 type plan struct {
 	steps    map[resource.URN]step
 	warnings []string
+	// events are the engine's step events in the order it emitted them:
+	// when each step began (pre) and finished (done).
+	events []event
+}
+
+// event is one step's start or finish, unfolded: a replacement shows as
+// create-replacement, replace and, at the end of the run, delete-replaced.
+type event struct {
+	done bool
+	op   apitype.OpType
+	urn  resource.URN
 }
 
 // collect reads an operation's engine events until the stream closes. The
@@ -288,11 +299,15 @@ func collect(ch <-chan events.EngineEvent, out *plan, done chan<- struct{}) {
 		if d := ev.DiagnosticEvent; d != nil && d.Severity == "warning" {
 			out.warnings = append(out.warnings, d.Message)
 		}
+		if o := ev.ResOutputsEvent; o != nil {
+			out.events = append(out.events, event{done: true, op: o.Metadata.Op, urn: resource.URN(o.Metadata.URN)})
+		}
 		pre := ev.ResourcePreEvent
 		if pre == nil {
 			continue
 		}
 		m := pre.Metadata
+		out.events = append(out.events, event{op: m.Op, urn: resource.URN(m.URN)})
 		urn := resource.URN(m.URN)
 		s, seen := out.steps[urn]
 		s.urn = urn

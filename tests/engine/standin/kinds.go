@@ -108,19 +108,29 @@ var kinds = map[string]map[string]kind{
 		},
 	},
 	"command": {
-		"command:remote:Command": {
-			// Only triggers replace; a changed create, update or stdin runs
-			// the update command on the same machine.
-			replaceOn: []string{"triggers"},
-			computed:  []string{"stdout", "stderr"},
-			create: func(s seed, _ resource.PropertyMap) (string, resource.PropertyMap) {
-				return "command-" + s.hex(8), resource.PropertyMap{
-					"stdout": resource.NewProperty(""),
-					"stderr": resource.NewProperty(""),
-				}
-			},
-		},
+		// The BYO origin's set-up over ssh.
+		"command:remote:Command": commandKind(""),
+		// The machines' ready checks. The stand-in runs no script: no
+		// machine exists to ask.
+		"command:local:Command": commandKind("ready"),
 	},
+}
+
+// commandKind is pulumi-command v1.2.1's Command (remote and local alike,
+// provider/pkg/provider/{remote,local}/command.go): only triggers replace;
+// a changed create, update or stdin runs the update command, or create when
+// update is unset. stdout is what the command prints.
+func commandKind(stdout string) kind {
+	return kind{
+		replaceOn: []string{"triggers"},
+		computed:  []string{"stdout", "stderr"},
+		create: func(s seed, _ resource.PropertyMap) (string, resource.PropertyMap) {
+			return "command-" + s.hex(8), resource.PropertyMap{
+				"stdout": resource.NewProperty(stdout),
+				"stderr": resource.NewProperty(""),
+			}
+		},
+	}
 }
 
 func hexID(s seed, _ resource.PropertyMap) (string, resource.PropertyMap) { return s.hex(32), nil }
