@@ -36,6 +36,9 @@ type BYOOriginArgs struct {
 	User string
 	// Port is the ssh port. Optional; default 22.
 	Port int
+	// HostKey is the server's ssh host key ("TYPE BASE64"): the connection,
+	// which carries the stream key, refuses any other server. Required.
+	HostKey string
 	// PrivateKey is the ssh private key. Required; keep it secret.
 	PrivateKey pulumi.StringInput
 	// StreamKey is the publish key. Required; keep it secret.
@@ -47,8 +50,8 @@ type BYOOriginArgs struct {
 // NewBYOOrigin configures a bring-your-own origin over ssh. A changed config
 // runs the bootstrap again, which restarts nginx.
 func NewBYOOrigin(ctx *pulumi.Context, name string, args *BYOOriginArgs, opts ...pulumi.ResourceOption) (*BYOOrigin, error) {
-	if args == nil || !args.Machine.BYO || !args.Machine.Address.IsValid() || args.PrivateKey == nil || args.StreamKey == nil {
-		return nil, fmt.Errorf("byo origin %q: a bring-your-own Machine, PrivateKey and StreamKey are required", name)
+	if args == nil || !args.Machine.BYO || !args.Machine.Address.IsValid() || args.HostKey == "" || args.PrivateKey == nil || args.StreamKey == nil {
+		return nil, fmt.Errorf("byo origin %q: a bring-your-own Machine, HostKey, PrivateKey and StreamKey are required", name)
 	}
 	o := &BYOOrigin{}
 	if err := ctx.RegisterComponentResource(BYOOriginType, name, o, opts...); err != nil {
@@ -73,6 +76,7 @@ func NewBYOOrigin(ctx *pulumi.Context, name string, args *BYOOriginArgs, opts ..
 	if _, err := remote.NewCommand(ctx, name+"-configure", &remote.CommandArgs{
 		Connection: remote.ConnectionArgs{
 			Host:       pulumi.String(m.Address.String()),
+			HostKey:    pulumi.String(args.HostKey),
 			User:       pulumi.String(user),
 			Port:       pulumi.Float64(float64(port)),
 			PrivateKey: args.PrivateKey,

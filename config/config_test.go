@@ -111,13 +111,14 @@ func TestLoadValidVariants(t *testing.T) {
 		{
 			name: "byo origin with defaults",
 			change: func(s stack) {
-				s.values[KeyOrigin] = `{"byo":{"address":"45.55.10.20"}}`
+				s.values[KeyOrigin] = `{"byo":{"address":"45.55.10.20","hostKey":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"}}`
 				s.values[KeyOriginSSHPrivateKey] = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n"
 				s.secret[KeyOriginSSHPrivateKey] = true
 			},
 			check: func(t *testing.T, s *Settings) {
 				require.Equal(t, Origin{BYO: &BYOOrigin{
 					Address: netip.MustParseAddr("45.55.10.20"), User: DefaultBYOUser, Port: DefaultBYOPort,
+					HostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
 				}}, s.Origin)
 				require.True(t, s.OriginSSHPrivateKey.IsSet())
 			},
@@ -360,6 +361,11 @@ func TestLoadInvalid(t *testing.T) {
 			[]string{"livecdn:origin.byo.port: 70000 must be between 1 and 65535"}, ""},
 		{"byo without its ssh key", set(KeyOrigin, `{"byo":{"address":"45.55.10.20","user":"deploy"}}`),
 			[]string{"livecdn:originSshPrivateKey: not set"}, ""},
+		{"byo without a host key", set(KeyOrigin, `{"byo":{"address":"45.55.10.20","port":2222}}`),
+			[]string{"livecdn:origin.byo.hostKey: required", "ssh-keyscan -p 2222 -t ed25519 45.55.10.20",
+				"pulumi config set --path 'livecdn:origin.byo.hostKey'"}, ""},
+		{"byo with a fingerprint for a host key", set(KeyOrigin, `{"byo":{"address":"45.55.10.20","hostKey":"SHA256:abc"}}`),
+			[]string{`livecdn:origin.byo.hostKey: "SHA256:abc" is not an ssh host key`}, ""},
 		{"ssh key without byo", both(set(KeyOriginSSHPrivateKey, "-----BEGIN OPENSSH PRIVATE KEY-----"),
 			func(s stack) { s.secret[KeyOriginSSHPrivateKey] = true }),
 			[]string{"livecdn:originSshPrivateKey: is only used with livecdn:origin.byo", "pulumi config rm livecdn:originSshPrivateKey"}, ""},

@@ -201,6 +201,7 @@ type (
 		Address *string `json:"address"`
 		User    *string `json:"user"`
 		Port    *int    `json:"port"`
+		HostKey *string `json:"hostKey"`
 	}
 	rawEdge struct {
 		Region *string `json:"region"`
@@ -388,7 +389,7 @@ func buildOrigin(p *problems, r rawOrigin) Origin {
 	if r.BYO == nil {
 		return o
 	}
-	o.BYO = &BYOOrigin{User: deref(r.BYO.User, DefaultBYOUser), Port: deref(r.BYO.Port, DefaultBYOPort)}
+	o.BYO = &BYOOrigin{User: deref(r.BYO.User, DefaultBYOUser), Port: deref(r.BYO.Port, DefaultBYOPort), HostKey: deref(r.BYO.HostKey, "")}
 	path := KeyOrigin + ".byo.address"
 	switch addr := deref(r.BYO.Address, ""); {
 	case addr == "":

@@ -100,6 +100,10 @@ type BYOOrigin struct {
 	User string
 	// Port is the ssh port.
 	Port int
+	// HostKey is the server's ssh host key, "TYPE BASE64" as ssh-keyscan
+	// prints it: the ssh connection that sends the stream key refuses any
+	// other server.
+	HostKey string
 }
 
 // EdgeGroup is the set of edges in one region.

@@ -178,6 +178,10 @@ func (s *Settings) validateOrigin(p *problems) {
 	}
 }
 
+// hostKeyPattern is an ssh public key as ssh-keyscan and *.pub files write
+// it, without the host name or comment.
+var hostKeyPattern = regexp.MustCompile(`^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|rsa-sha2-(256|512)|ssh-rsa) [A-Za-z0-9+/]+={0,2}$`)
+
 func (s *Settings) validateBYO(p *problems) {
 	b := s.Origin.BYO
 	path := KeyOrigin + ".byo.address"
@@ -197,6 +201,20 @@ func (s *Settings) validateBYO(p *problems) {
 		p.addf(path, setCmd(path, DefaultBYOUser), "%q is not a valid Unix user name", b.User)
 	}
 	intRange(p, KeyOrigin+".byo.port", b.Port, 1, 65535, DefaultBYOPort)
+	path = KeyOrigin + ".byo.hostKey"
+	if !hostKeyPattern.MatchString(b.HostKey) {
+		scan := "ssh-keyscan -p " + strconv.Itoa(b.Port) + " -t ed25519 " + b.Address.String() + " | cut -d' ' -f2-"
+		if b.Port == DefaultBYOPort {
+			scan = "ssh-keyscan -t ed25519 " + b.Address.String() + " | cut -d' ' -f2-"
+		}
+		fix := "print it on the server (cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub) or, from a network you trust, " +
+			"with " + scan + "; then pulumi config set --path '" + path + "' 'ssh-ed25519 AAAA...'"
+		if b.HostKey == "" {
+			p.addf(path, fix, "required: the ssh session that sends the stream key must know the server it talks to")
+		} else {
+			p.addf(path, fix, "%q is not an ssh host key (TYPE BASE64, e.g. ssh-ed25519 AAAAC3...)", b.HostKey)
+		}
+	}
 	if k := s.OriginSSHPrivateKey; k.IsSet() && !k.Sealed() && !strings.Contains(k.Reveal(), "PRIVATE KEY-----") {
 		p.addf(KeyOriginSSHPrivateKey, "pipe the key file in: pulumi config set --secret "+KeyOriginSSHPrivateKey+
 			" < ~/.ssh/id_ed25519", "is not a PEM or OpenSSH private key")

@@ -15,13 +15,16 @@ const testSSHKey = "-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH 
 // A bring-your-own origin is configured over ssh with the bootstrap script
 // on stdin; no origin droplet, reserved IP or firewall is declared, and the
 // edges pull from the server's own address.
+// testHostKey stands in for the server's ed25519 host key.
+const testHostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+
 func TestBringYourOwnOriginIsConfiguredOverSSH(t *testing.T) {
 	for _, tc := range []struct {
 		name, origin, user, run string
 		port                    float64
 	}{
-		{"as root", `{"byo":{"address":"100.64.1.1"}}`, "root", "sh -s", 22},
-		{"with sudo", `{"byo":{"address":"100.64.1.1","user":"stream","port":2222}}`, "stream", "sudo -n sh -s", 2222},
+		{"as root", `{"byo":{"address":"100.64.1.1","hostKey":"` + testHostKey + `"}}`, "root", "sh -s", 22},
+		{"with sudo", `{"byo":{"address":"100.64.1.1","user":"stream","port":2222,"hostKey":"` + testHostKey + `"}}`, "stream", "sudo -n sh -s", 2222},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := committedStack(t, "dev").with(config.KeyOrigin, tc.origin).with(config.KeyOriginSSHPrivateKey, testSSHKey)
@@ -42,6 +45,7 @@ func TestBringYourOwnOriginIsConfiguredOverSSH(t *testing.T) {
 			assert.Equal(t, tc.user, conn["user"].StringValue())
 			assert.Equal(t, tc.port, conn["port"].NumberValue())
 			assert.Equal(t, testSSHKey, conn["privateKey"].StringValue())
+			assert.Equal(t, testHostKey, conn["hostKey"].StringValue(), "the connection verifies the pinned host key")
 			assert.Equal(t, tc.run, cmd.Inputs["create"].StringValue())
 			assert.Equal(t, tc.run, cmd.Inputs["update"].StringValue())
 			bp, err := blueprint.New(s)

@@ -87,7 +87,7 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		}
 		byo := s.Origin.BYO
 		o, err := components.NewBYOOrigin(ctx, st.Origin.Name, &components.BYOOriginArgs{
-			Machine: st.Origin, User: byo.User, Port: byo.Port,
+			Machine: st.Origin, User: byo.User, Port: byo.Port, HostKey: byo.HostKey,
 			PrivateKey: key, StreamKey: streamKey, Stream: stream,
 		})
 		if err != nil {
