@@ -26,10 +26,18 @@ func TestOriginBootstrapWritesTheUserDataFiles(t *testing.T) {
 		require.NoError(t, err)
 		shellcheck(t, tl, "origin bootstrap", script)
 
-		raw, err := RenderOriginUserData(spec)
+		// The bootstrap writes what a droplet's user data writes, less the
+		// metadata guard: a team's own server keeps its own packet filter.
+		cfg, err := originCloudConfig(spec, false)
+		require.NoError(t, err)
+		raw, err := cfg.marshal()
 		require.NoError(t, err)
 		var ud userData
 		require.NoError(t, yaml.Unmarshal([]byte(raw), &ud))
+		require.NotContains(t, script, nftablesConfPath)
+		droplet, err := RenderOriginUserData(spec)
+		require.NoError(t, err)
+		require.Contains(t, droplet, "path: "+nftablesConfPath)
 
 		written := heredocFile.FindAllStringSubmatch(script, -1)
 		require.Len(t, written, len(ud.WriteFiles))

@@ -21,10 +21,15 @@ const ApplyScriptPath = "/usr/local/sbin/livecdn-apply"
 
 // Where the user data writes on a Debian 12 droplet.
 const (
-	nginxConfPath   = "/etc/nginx/nginx.conf"
-	nginxDropInPath = "/etc/systemd/system/nginx.service.d/livecdn.conf"
-	sysctlConfPath  = "/etc/sysctl.d/60-livecdn.conf"
+	nginxConfPath    = "/etc/nginx/nginx.conf"
+	nginxDropInPath  = "/etc/systemd/system/nginx.service.d/livecdn.conf"
+	sysctlConfPath   = "/etc/sysctl.d/60-livecdn.conf"
+	nftablesConfPath = "/etc/nftables.conf"
 )
+
+// MetadataAddress is the cloud's metadata service, where DigitalOcean (like
+// most clouds) serves a droplet its user data.
+const MetadataAddress = "169.254.169.254"
 
 const (
 	// wwwDataID is www-data's uid and gid. Debian's base-passwd makes it a
@@ -108,9 +113,15 @@ type dropletView struct {
 	ClearMarkers string
 	RefuseReload string
 
+	// MetadataGuard keeps processes other than root's from the metadata
+	// service: on droplets, whose user data holds secrets. Never on a
+	// bring-your-own origin, whose packet filter is its owner's.
+	MetadataGuard bool
+
 	// Set by renderUserData, so the templates name what the Go code writes.
-	ApplyScript, SysctlConfPath, NginxDropInPath string
-	EphemeralPortsFrom                           int
+	ApplyScript, SysctlConfPath, NginxDropInPath, NftablesConfPath string
+	MetadataAddress                                                string
+	EphemeralPortsFrom                                             int
 }
 
 // dirView is a directory the apply script makes sure of.
@@ -125,7 +136,7 @@ type dirView struct {
 // origin's nginx.conf, and what makes it run well and keep running. The
 // result embeds the stream key, so callers must keep it secret.
 func RenderOriginUserData(spec OriginSpec) (string, error) {
-	cfg, err := originCloudConfig(spec)
+	cfg, err := originCloudConfig(spec, true)
 	if err != nil {
 		return "", fmt.Errorf("origin user data: %w", err)
 	}
@@ -137,14 +148,16 @@ func RenderOriginUserData(spec OriginSpec) (string, error) {
 // exactly the packages, files and apply step of the origin's user data. It
 // embeds the stream key: send it on stdin, never on a command line.
 func RenderOriginBootstrap(spec OriginSpec) (string, error) {
-	cfg, err := originCloudConfig(spec)
+	cfg, err := originCloudConfig(spec, false)
 	if err != nil {
 		return "", fmt.Errorf("origin bootstrap: %w", err)
 	}
 	return cfg.bootstrap()
 }
 
-func originCloudConfig(spec OriginSpec) (cloudConfig, error) {
+// originCloudConfig is the origin's cloud-config; droplet adds what only a
+// droplet gets (the metadata guard).
+func originCloudConfig(spec OriginSpec, droplet bool) (cloudConfig, error) {
 	conf, confErr := RenderOriginConf(spec)
 	ladder := len(spec.Stream.Renditions) > 0
 
@@ -160,7 +173,7 @@ func originCloudConfig(spec OriginSpec) (cloudConfig, error) {
 		return cloudConfig{}, err
 	}
 
-	view := dropletView{Role: "origin", RefuseReload: refuseReload}
+	view := dropletView{Role: "origin", RefuseReload: refuseReload, MetadataGuard: droplet}
 	if spec.Record {
 		view.Dirs = append(view.Dirs, dirView{
 			Why:  "Recordings, written by nginx's worker.",
@@ -213,8 +226,9 @@ func RenderEdgeUserData(spec EdgeSpec, site []SiteFile) (string, error) {
 			},
 		},
 		// systemd runs Exec lines without a shell, so the glob needs one.
-		ClearMarkers: "rm -f " + l.HLSDir + "/*.live " + l.HLSDir + "/*.attach",
-		RefuseReload: refuseReload,
+		ClearMarkers:  "rm -f " + l.HLSDir + "/*.live " + l.HLSDir + "/*.attach",
+		RefuseReload:  refuseReload,
+		MetadataGuard: true,
 	}
 	mounts := []mountEntry{{
 		"tmpfs", l.HLSDir, "tmpfs",
@@ -244,6 +258,8 @@ func buildCloudConfig(view dropletView, conf string, packages []string, mounts [
 	view.ApplyScript = ApplyScriptPath
 	view.SysctlConfPath = sysctlConfPath
 	view.NginxDropInPath = nginxDropInPath
+	view.NftablesConfPath = nftablesConfPath
+	view.MetadataAddress = MetadataAddress
 	view.EphemeralPortsFrom = ephemeralPortsFrom
 	dropIn, err := execute("nginx.service.conf.tmpl", view)
 	if err != nil {
@@ -265,6 +281,14 @@ func buildCloudConfig(view dropletView, conf string, packages []string, mounts [
 		{Path: sysctlConfPath, Owner: "root:root", Permissions: "0644", Defer: true, Content: sysctl},
 		{Path: ApplyScriptPath, Owner: "root:root", Permissions: "0755", Defer: true, Content: apply},
 	}, extra...)
+	if view.MetadataGuard {
+		nft, err := execute("nftables.conf.tmpl", view)
+		if err != nil {
+			return cloudConfig{}, err
+		}
+		files = append(files, writeFile{Path: nftablesConfPath, Owner: "root:root", Permissions: "0755", Defer: true, Content: nft})
+		packages = append(packages, "nftables")
+	}
 	slices.SortFunc(files, func(a, b writeFile) int { return strings.Compare(a.Path, b.Path) })
 	packages = slices.Sorted(slices.Values(packages))
 

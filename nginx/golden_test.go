@@ -55,6 +55,7 @@ func TestGolden(t *testing.T) {
 				shellcheck(t, tools, "runcmd entry", cmd)
 			}
 			shellcheck(t, tools, ApplyScriptPath, ud.file(t, ApplyScriptPath).Content)
+			nftCheck(t, ud.file(t, nftablesConfPath).Content)
 
 			dropIn := ud.file(t, nginxDropInPath).Content
 			systemdVerify(t, tools, dropIn)
@@ -156,6 +157,19 @@ func nginxTest(t *testing.T, tl tools, conf, hlsDir string) {
 	require.NoError(t, os.WriteFile(file, []byte(conf), 0o600))
 	out, err := exec.Command(tl.nginx, "-t", "-q", "-p", dir+"/", "-e", filepath.Join(dir, "error.log"), "-c", file).CombinedOutput()
 	require.NoError(t, err, "nginx -t rejects the config (needs Debian's nginx and libnginx-mod-rtmp):\n%s", out)
+}
+
+// nftCheck parses a ruleset with nft's check mode, which loads nothing.
+func nftCheck(t *testing.T, ruleset string) {
+	t.Helper()
+	nft, err := exec.LookPath("nft")
+	if err != nil {
+		t.Skip("nft is not installed: make deps")
+	}
+	file := filepath.Join(t.TempDir(), "nftables.conf")
+	require.NoError(t, os.WriteFile(file, []byte(ruleset), 0o600))
+	out, err := exec.Command(nft, "-c", "-f", file).CombinedOutput()
+	require.NoError(t, err, "nft rejects the ruleset:\n%s", out)
 }
 
 func cloudInitSchema(t *testing.T, tl tools, userData string) {

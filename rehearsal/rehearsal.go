@@ -195,7 +195,7 @@ func Start(ctx context.Context, opts Options) (r *Rehearsal, err error) {
 	}
 	r.sshKey = priv
 
-	hostAddrs := []netip.Prefix{netip.PrefixFrom(gateway, subnet.Bits())}
+	hostAddrs := []netip.Prefix{netip.PrefixFrom(gateway, subnet.Bits()), netip.PrefixFrom(metadataAddress, 32)}
 	for _, a := range []netip.Addr{r.clients.encoder, r.clients.admin, r.clients.viewer} {
 		if p := netip.PrefixFrom(a, 32); !slices.Contains(hostAddrs, p) {
 			hostAddrs = append(hostAddrs, p)
@@ -223,6 +223,9 @@ func Start(ctx context.Context, opts Options) (r *Rehearsal, err error) {
 	}
 
 	if err := r.serveRepo(gateway, img.Repo); err != nil {
+		return nil, err
+	}
+	if err := r.serveMetadata(addrs); err != nil {
 		return nil, err
 	}
 	if err := r.net.ServeDNS(gateway, dnsRecords(st.Records, addrs, gateway)); err != nil {
@@ -458,6 +461,40 @@ func (r *Rehearsal) serveRepo(at netip.Addr, dir string) error {
 		return fmt.Errorf("apt repository: %w", err)
 	}
 	srv := &http.Server{Handler: http.FileServer(http.Dir(dir)), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l) //nolint:errcheck // ends with Close
+	return r.net.track(srv)
+}
+
+// metadataAddress is where DigitalOcean's metadata service answers.
+var metadataAddress = netip.MustParseAddr(nginx.MetadataAddress)
+
+// MetadataUserDataPath is where DigitalOcean's metadata service serves a
+// droplet its user data.
+const MetadataUserDataPath = "/metadata/v1/user-data"
+
+// serveMetadata answers like DigitalOcean's metadata service for what the
+// user data's own rules are about: each VM asking it gets its user data,
+// which holds a secret (cloud-init reads it from the NoCloud seed instead).
+func (r *Rehearsal) serveMetadata(addrs map[string]netip.Addr) error {
+	byAddr := map[netip.Addr]string{}
+	for name, a := range addrs {
+		byAddr[a] = r.files[name].UserData
+	}
+	l, err := r.net.Listen("tcp", net.JoinHostPort(metadataAddress.String(), "80"))
+	if err != nil {
+		return fmt.Errorf("metadata service: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+MetadataUserDataPath, func(w http.ResponseWriter, req *http.Request) {
+		from, err := netip.ParseAddrPort(req.RemoteAddr)
+		userData, ok := byAddr[from.Addr()]
+		if err != nil || !ok {
+			http.NotFound(w, req)
+			return
+		}
+		_, _ = io.WriteString(w, userData)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(l) //nolint:errcheck // ends with Close
 	return r.net.track(srv)
 }

@@ -37,7 +37,7 @@ func testImage(t *testing.T, ctx context.Context) (image.Image, string) {
 	needRoot(t, "qemu-system-x86_64", "qemu-img", "genisoimage", "ssh", "ssh-keygen")
 	cache, err := filepath.Abs(filepath.Join("..", ".cache"))
 	require.NoError(t, err)
-	img, err := image.Ensure(ctx, cache, image.Spec{Packages: []string{"nginx", "libnginx-mod-rtmp"}}, testWriter{t})
+	img, err := image.Ensure(ctx, cache, image.Spec{Packages: []string{"libnginx-mod-rtmp", "nftables", "nginx"}}, testWriter{t})
 	if err != nil {
 		if toolsErr := image.CheckTools(); toolsErr != nil {
 			t.Skipf("no rehearsal image and it cannot be built here: %v", toolsErr)

@@ -20,7 +20,7 @@ import (
 // rehearsalPackages are what the droplets' user data installs without a
 // rendition ladder (a ladder adds ffmpeg): the image the machine tests boot,
 // so this test and they build it once between them.
-var rehearsalPackages = []string{"nginx", "libnginx-mod-rtmp"}
+var rehearsalPackages = []string{"nginx", "libnginx-mod-rtmp", "nftables"}
 
 func TestKey(t *testing.T) {
 	base, err := Key(Spec{Packages: []string{"nginx", "libnginx-mod-rtmp", "ffmpeg"}})
@@ -228,7 +228,7 @@ func TestEnsure(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another order of the same packages is the same image.
-	img2, err := Ensure(ctx, cache, Spec{Packages: []string{"libnginx-mod-rtmp", "nginx"}}, testLog{t})
+	img2, err := Ensure(ctx, cache, Spec{Packages: []string{"nftables", "libnginx-mod-rtmp", "nginx"}}, testLog{t})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/livecdn/livecdn/blueprint"
+	"github.com/livecdn/livecdn/nginx"
+	"github.com/livecdn/livecdn/rehearsal"
 )
 
 // TestDevStack boots the committed dev stack (one origin, one edge) from the
@@ -35,6 +38,19 @@ func TestDevStack(t *testing.T) {
 	wantOpen(t, r, r.EncoderAddress(), rtmp, "the encoder publishing")
 	wantOpen(t, r, r.AdminAddress(), ssh(origin.Address), "the operator's ssh")
 	wantOpen(t, r, r.AdminAddress(), stat, "the operator reading the stat page")
+
+	// The metadata service serves the user data, which holds a secret, to
+	// root only: the droplet's own rules refuse everyone else.
+	metadata := "curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://" + nginx.MetadataAddress + rehearsal.MetadataUserDataPath
+	for _, m := range []string{blueprint.OriginName, "ams3-1"} {
+		vm := r.VM(m)
+		out, err := vm.SSH(context.Background(), r.AdminAddress(), metadata)
+		require.NoError(t, err, "%s: root reads the metadata", m)
+		require.Equal(t, "200", out, "%s: root reads its user data", m)
+		out, err = vm.SSH(context.Background(), r.AdminAddress(), "runuser -u nobody -- "+metadata+" || echo refused")
+		require.NoError(t, err)
+		require.Equal(t, "000refused", strings.TrimSpace(out), "%s: an unprivileged process must not read the user data", m)
+	}
 
 	// The README's publish command, from the encoder's address.
 	encoder := publishAsTheREADMESays(t, r)
