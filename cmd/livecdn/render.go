@@ -13,9 +13,12 @@ import (
 	"slices"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/livecdn/livecdn/blueprint"
 	"github.com/livecdn/livecdn/config"
 	"github.com/livecdn/livecdn/nginx"
+	"github.com/livecdn/livecdn/program"
 )
 
 // placeholderStreamKey stands in for the stream key, which a stack file holds encrypted (render runs
@@ -71,6 +74,11 @@ func runRender(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("stack %s: %w", name, err)
 	}
+	cloud, err := renderCloud(name, *stack.dir)
+	if err != nil {
+		return fmt.Errorf("stack %s: %w", name, err)
+	}
+	files = withReadme(name, settings, append(files[:len(files):len(files)], cloud))
 	if err := writeRender(*out, files); err != nil {
 		return err
 	}
@@ -123,11 +131,60 @@ func renderStack(stack string, s *config.Settings) ([]artefact, error) {
 		}
 	}
 
+	return files, nil
+}
+
+// withReadme adds the README that explains a render and lists its files, and sorts them by path.
+func withReadme(stack string, s *config.Settings, files []artefact) []artefact {
 	files = append(files, artefact{path: renderReadme, what: "this file"})
 	slices.SortFunc(files, func(a, b artefact) int { return strings.Compare(a.path, b.path) })
 	readme := slices.IndexFunc(files, func(a artefact) bool { return a.path == renderReadme })
 	files[readme].content = renderReadmeText(stack, s, files)
-	return files, nil
+	return files
+}
+
+// placeholderSSHKey stands in for a bring-your-own origin's ssh private key, which the stack file holds
+// encrypted; it is shaped like one so the program accepts it.
+const placeholderSSHKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nRENDERED-WITHOUT-THE-REAL-SSH-KEY\n-----END OPENSSH PRIVATE KEY-----\n"
+
+// renderCloud runs the Pulumi program under mocks, as `pulumi preview` would, and lists every cloud
+// resource it declares with its inputs (secrets as [secret]): the firewalls, DNS records and load balancer
+// a change would send to DigitalOcean and Cloudflare, for review next to the machines' files.
+func renderCloud(stack, dir string) (artefact, error) {
+	_, file, err := stackFile(dir, stack)
+	if err != nil {
+		return artefact{}, err
+	}
+	values, secretKeys, err := config.ReadStackFile(file)
+	if err != nil {
+		return artefact{}, err
+	}
+	fill := func(key, value string) {
+		if _, ok := values[key]; !ok {
+			values[key] = value
+			secretKeys = append(secretKeys, key)
+		}
+	}
+	fill(config.KeyStreamKey, placeholderStreamKey)
+	if strings.Contains(values[config.KeyOrigin], `"byo"`) {
+		fill(config.KeyOriginSSHPrivateKey, placeholderSSHKey)
+	}
+	declared, err := program.Declared(stack, values, secretKeys)
+	if err != nil {
+		return artefact{}, fmt.Errorf("declare the cloud resources: %w", err)
+	}
+	var b strings.Builder
+	b.WriteString("# Every cloud resource `pulumi up` would declare for this stack, with its inputs. IDs and\n")
+	b.WriteString("# addresses the clouds assign are stand-ins; secrets show as [secret].\n")
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(declared); err != nil {
+		return artefact{}, fmt.Errorf("cloud resources: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return artefact{}, fmt.Errorf("cloud resources: %w", err)
+	}
+	return artefact{path: "cloud/resources.yaml", what: "every cloud resource and its inputs", content: b.String()}, nil
 }
 
 // renderReadmeText explains a render: what it is, its placeholders, and its files. The list of files

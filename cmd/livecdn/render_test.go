@@ -163,6 +163,10 @@ func TestRenderIsWhatTheMachinesGet(t *testing.T) {
 				}
 			}
 			require.Equal(t, tt.edges, edges)
+			// The cloud resources are the program's own declarations, under mocks.
+			require.Contains(t, got["cloud/resources.yaml"], "type: digitalocean:index/droplet:Droplet\n  name: "+edges[0]+"-droplet", "the resources file lists the program's declarations")
+			require.NotContains(t, got["cloud/resources.yaml"], placeholderStreamKey, "secrets show as [secret]")
+			want["cloud/resources.yaml"] = got["cloud/resources.yaml"]
 			require.Equal(t, want, got)
 
 			// The README lists exactly the files written, and explains the placeholders it used.
@@ -184,7 +188,7 @@ func TestRenderIsWhatTheMachinesGet(t *testing.T) {
 
 			// The user data is cloud-config YAML.
 			for _, p := range sortedPaths(got) {
-				if strings.HasSuffix(p, ".yaml") {
+				if strings.HasSuffix(p, "user-data.yaml") {
 					require.True(t, strings.HasPrefix(got[p], "#cloud-config\n"), p)
 					var doc map[string]any
 					require.NoError(t, yaml.Unmarshal([]byte(got[p]), &doc), p)
