@@ -11,7 +11,7 @@ import (
 )
 
 // heredocFile matches one file the bootstrap script writes.
-var heredocFile = regexp.MustCompile(`(?s)base64 -d > (\S+)\.livecdn-new <<'LIVECDN_FILE'\n(.*?)\nLIVECDN_FILE\nchown (\S+) \S+\nchmod (\S+) `)
+var heredocFile = regexp.MustCompile(`(?s)base64 -d > (\S+)\.livecdn-new <<'LIVECDN_FILE'\n(.*?)\nLIVECDN_FILE\nput (\S+) (\S+) (\S+)\n`)
 
 // A bring-your-own origin must get exactly what an origin droplet gets.
 func TestOriginBootstrapWritesTheUserDataFiles(t *testing.T) {
@@ -46,11 +46,12 @@ func TestOriginBootstrapWritesTheUserDataFiles(t *testing.T) {
 			content, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(m[2], "\n", ""))
 			require.NoError(t, err)
 			require.Equal(t, want.Path, m[1])
+			require.Equal(t, want.Path, m[3])
 			require.Equal(t, want.Content, string(content), want.Path)
-			require.Equal(t, want.Owner, m[3])
-			require.Equal(t, want.Permissions, m[4])
+			require.Equal(t, want.Owner, m[4])
+			require.Equal(t, want.Permissions, m[5])
 		}
-		require.Contains(t, script, "apt-get install -y -q -o Dpkg::Options::=--force-confold "+strings.Join(ud.Packages, " ")+"\n")
+		require.Contains(t, script, "for package in "+strings.Join(ud.Packages, " ")+"; do\n")
 		require.True(t, strings.HasSuffix(script, "\n"+ApplyScriptPath+"\n"), "the apply step runs last")
 	}
 }

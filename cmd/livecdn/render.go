@@ -207,7 +207,7 @@ func renderReadmeText(stack string, s *config.Settings, files []artefact) string
 	fmt.Fprintf(&b, "  so %s, wherever it appears, is a placeholder too.\n\n", nginx.RelayToken(placeholderStreamKey))
 	b.WriteString("Compare two renders with `diff -ru OLD NEW` to see what changes on the machines. A changed\n")
 	b.WriteString("user-data.yaml replaces that droplet at the next `pulumi up`; a changed bootstrap.sh runs\n")
-	b.WriteString("again on the bring-your-own origin and restarts its nginx.\n\n")
+	b.WriteString("again on the bring-your-own origin, which restarts its nginx if a file differs.\n\n")
 	b.WriteString("Files (a later render into this directory deletes exactly these first):\n")
 	// A fixed column, so adding a longer edge name does not show every line as changed.
 	for _, f := range files {

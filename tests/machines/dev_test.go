@@ -2,8 +2,10 @@ package machines
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livecdn/livecdn/blueprint"
+	"github.com/livecdn/livecdn/config"
 	"github.com/livecdn/livecdn/nginx"
 	"github.com/livecdn/livecdn/rehearsal"
 )
@@ -52,6 +55,11 @@ func TestDevStack(t *testing.T) {
 		require.Equal(t, "000refused", strings.TrimSpace(out), "%s: an unprivileged process must not read the user data", m)
 	}
 
+	// The same origin as the team's own server: the bootstrap script `pulumi
+	// up` sends over ssh writes what differs and restarts nginx; sent again
+	// unchanged, it touches nothing.
+	byoBootstrapIsIdempotent(t, r, netip.MustParseAddr(origin.Address))
+
 	// The README's publish command, from the encoder's address.
 	encoder := publishAsTheREADMESays(t, r)
 	eventually(t, "the edge's /healthz turns 200", healTimeout, wantStatus(r, edge.Health, 200))
@@ -85,4 +93,36 @@ func TestDevStack(t *testing.T) {
 	eventually(t, "the edge serves the stream again, untouched", 2*healTimeout, wantStatus(r, edge.Health, 200))
 	eventually(t, "and it plays", healTimeout, playsAt(r, edge.HLS, "1280x720"))
 	t.Logf("dev rehearsal: %s", info.Netns)
+}
+
+// byoBootstrapIsIdempotent runs, on the origin VM, the bootstrap a
+// bring-your-own origin at its address would get, twice.
+func byoBootstrapIsIdempotent(t *testing.T, r *rehearsal.Rehearsal, addr netip.Addr) {
+	t.Helper()
+	s := loadStack(t, "dev")
+	s.Origin = config.Origin{BYO: &config.BYOOrigin{Address: addr, User: config.DefaultBYOUser, Port: config.DefaultBYOPort}}
+	st, err := blueprint.New(s)
+	require.NoError(t, err)
+	files, err := st.Origin.Render(blueprint.Cloud{OriginAddress: addr, StreamKey: r.Info().StreamKey})
+	require.NoError(t, err)
+	vm := r.VM(blueprint.OriginName)
+	// The script travels as base64 in the command: VM.SSH sends no stdin.
+	run := "echo " + base64.StdEncoding.EncodeToString([]byte(files.Bootstrap)) + " | base64 -d | sh -s"
+	mainPID := func() string {
+		out, err := vm.SSH(context.Background(), r.AdminAddress(), "systemctl show -p MainPID --value nginx")
+		require.NoError(t, err)
+		return strings.TrimSpace(out)
+	}
+	before := mainPID()
+	out, err := vm.SSH(context.Background(), r.AdminAddress(), run)
+	require.NoError(t, err, "first bootstrap:\n%s", out)
+	t.Logf("first bootstrap:\n%s", out)
+	require.Contains(t, out, "livecdn: wrote "+nginx.ApplyScriptPath, "the droplet's apply script guards the metadata; a team's server's does not")
+	require.NotEqual(t, before, mainPID(), "a changed file restarts nginx")
+	restarted := mainPID()
+	out, err = vm.SSH(context.Background(), r.AdminAddress(), run)
+	require.NoError(t, err, "second bootstrap:\n%s", out)
+	require.Contains(t, out, "livecdn: nothing changed; nginx keeps running")
+	require.NotContains(t, out, "livecdn: wrote")
+	require.Equal(t, restarted, mainPID(), "nothing changed, so nginx was not restarted")
 }

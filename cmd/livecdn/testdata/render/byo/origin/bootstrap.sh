@@ -2,17 +2,43 @@
 # livecdn origin bootstrap for a bring-your-own Debian 12 server: the same
 # packages, files and apply step as an origin droplet's cloud-init user data.
 # Rendered by livecdn and sent over ssh on stdin; it holds the stream key.
+# It changes only what differs: run again with the same text, it installs,
+# writes and restarts nothing.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
+changed=no
 
 # A server that booted with cloud-init may still be installing packages.
 if command -v cloud-init >/dev/null 2>&1; then
     cloud-init status --wait >/dev/null || true
 fi
 
-apt-get update -q
-# Keep the files written below if a package ships its own version.
-apt-get install -y -q -o Dpkg::Options::=--force-confold libnginx-mod-rtmp nginx
+missing=
+for package in libnginx-mod-rtmp nginx; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
+        missing="$missing $package"
+done
+if [ -n "$missing" ]; then
+    apt-get update -q
+    # Keep the files written below if a package ships its own version.
+    # shellcheck disable=SC2086 # one word per package
+    apt-get install -y -q -o Dpkg::Options::=--force-confold $missing
+    changed=yes
+fi
+
+# put FILE OWNER MODE moves FILE.livecdn-new into place, unless FILE already
+# holds exactly that, owned and moded so.
+put() {
+    if cmp -s "$1.livecdn-new" "$1" && [ "$(stat -c '%U:%G %a' "$1")" = "$2 $(echo "$3" | sed 's/^0*//')" ]; then
+        rm -f "$1.livecdn-new"
+        return
+    fi
+    chown "$2" "$1.livecdn-new"
+    chmod "$3" "$1.livecdn-new"
+    mv -f "$1.livecdn-new" "$1"
+    echo "livecdn: wrote $1"
+    changed=yes
+}
 
 install -d -m 0755 "$(dirname /etc/nginx/nginx.conf)"
 base64 -d > /etc/nginx/nginx.conf.livecdn-new <<'LIVECDN_FILE'
@@ -76,9 +102,7 @@ X3N0YXQgYWxsOwogICAgICAgIH0KICAgICAgICBsb2NhdGlvbiA9IC9zdHViX3N0YXR1cyB7CiAg
 ICAgICAgICAgIHN0dWJfc3RhdHVzOwogICAgICAgIH0KICAgICAgICBsb2NhdGlvbiAvIHsKICAg
 ICAgICAgICAgcmV0dXJuIDQwNDsKICAgICAgICB9CiAgICB9Cn0K
 LIVECDN_FILE
-chown root:root /etc/nginx/nginx.conf.livecdn-new
-chmod 0600 /etc/nginx/nginx.conf.livecdn-new
-mv -f /etc/nginx/nginx.conf.livecdn-new /etc/nginx/nginx.conf
+put /etc/nginx/nginx.conf root:root 0600
 
 install -d -m 0755 "$(dirname /etc/sysctl.d/60-livecdn.conf)"
 base64 -d > /etc/sysctl.d/60-livecdn.conf.livecdn-new <<'LIVECDN_FILE'
@@ -99,9 +123,7 @@ YXMgQkJSIGV4cGVjdHMuCm5ldC5jb3JlLmRlZmF1bHRfcWRpc2MgPSBmcQojIEJCUiBrZWVwcyB0
 aHJvdWdocHV0IHVwIG9uIGxvbmcsIGxvc3N5IHBhdGhzIHdoZXJlIENVQklDIGJhY2tzIG9mZi4K
 bmV0LmlwdjQudGNwX2Nvbmdlc3Rpb25fY29udHJvbCA9IGJicgo=
 LIVECDN_FILE
-chown root:root /etc/sysctl.d/60-livecdn.conf.livecdn-new
-chmod 0644 /etc/sysctl.d/60-livecdn.conf.livecdn-new
-mv -f /etc/sysctl.d/60-livecdn.conf.livecdn-new /etc/sysctl.d/60-livecdn.conf
+put /etc/sysctl.d/60-livecdn.conf root:root 0644
 
 install -d -m 0755 "$(dirname /etc/systemd/system/nginx.service.d/livecdn.conf)"
 base64 -d > /etc/systemd/system/nginx.service.d/livecdn.conf.livecdn-new <<'LIVECDN_FILE'
@@ -125,9 +147,7 @@ IGRyb3BzIHRoZSB2aWV3ZXJzJyBjb25uZWN0aW9ucyBlaXRoZXIgd2F5LgpFeGVjU3RvcD0KRXhl
 Y1N0b3A9LS9zYmluL3N0YXJ0LXN0b3AtZGFlbW9uIC0tcXVpZXQgLS1zdG9wIC0tcmV0cnkgVEVS
 TS81IC0tcGlkZmlsZSAvcnVuL25naW54LnBpZAo=
 LIVECDN_FILE
-chown root:root /etc/systemd/system/nginx.service.d/livecdn.conf.livecdn-new
-chmod 0644 /etc/systemd/system/nginx.service.d/livecdn.conf.livecdn-new
-mv -f /etc/systemd/system/nginx.service.d/livecdn.conf.livecdn-new /etc/systemd/system/nginx.service.d/livecdn.conf
+put /etc/systemd/system/nginx.service.d/livecdn.conf root:root 0644
 
 install -d -m 0755 "$(dirname /usr/local/sbin/livecdn-apply)"
 base64 -d > /usr/local/sbin/livecdn-apply.livecdn-new <<'LIVECDN_FILE'
@@ -144,8 +164,10 @@ cnRtcCBjYXJyaWVzIG5laXRoZXIgbGl2ZSBzdHJlYW1zIG5vciBzdGF0aWMKIyBwdWxscyBhY3Jv
 c3MgYSByZWxvYWQuCnN5c3RlbWN0bCByZXN0YXJ0IG5naW54CnN5c3RlbWN0bCAtLXF1aWV0IGVu
 YWJsZSBuZ2lueAo=
 LIVECDN_FILE
-chown root:root /usr/local/sbin/livecdn-apply.livecdn-new
-chmod 0755 /usr/local/sbin/livecdn-apply.livecdn-new
-mv -f /usr/local/sbin/livecdn-apply.livecdn-new /usr/local/sbin/livecdn-apply
+put /usr/local/sbin/livecdn-apply root:root 0755
 
+if [ "$changed" = no ]; then
+    echo "livecdn: nothing changed; nginx keeps running"
+    exit 0
+fi
 /usr/local/sbin/livecdn-apply
