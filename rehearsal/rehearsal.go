@@ -123,7 +123,7 @@ var viewerCandidates = []netip.Addr{
 // Start boots the stack's origin and edges from their exact user data and
 // returns once cloud-init has finished without error on every machine and
 // each runs livecdn's nginx config. On error everything is torn down.
-func Start(ctx context.Context, opts Options) (r *Rehearsal, err error) {
+func Start(ctx context.Context, opts Options) (_ *Rehearsal, err error) {
 	if err := opts.withDefaults(); err != nil {
 		return nil, err
 	}
@@ -137,7 +137,9 @@ func Start(ctx context.Context, opts Options) (r *Rehearsal, err error) {
 	edges := limitEdges(st.Edges, opts.MaxEdgesPerRegion)
 	machines := append([]blueprint.Machine{st.Origin}, edges...)
 
-	r = &Rehearsal{opts: opts, stack: st, vms: map[string]*VM{}, files: map[string]blueprint.Files{}}
+	// r, not the result, is what the deferred clean-ups close: an error
+	// return sets the result to nil.
+	r := &Rehearsal{opts: opts, stack: st, vms: map[string]*VM{}, files: map[string]blueprint.Files{}}
 	subnet, err := machineNet(opts.Settings)
 	if err != nil {
 		return nil, err
@@ -267,7 +269,9 @@ func Start(ctx context.Context, opts Options) (r *Rehearsal, err error) {
 			var boot, serving time.Duration
 			boot, serving, errs[i] = r.waitReady(bootCtx, m, started[m.Name])
 			booted[i] = r.machineInfo(m, boot, serving)
-			if errs[i] == nil {
+			if errs[i] != nil {
+				r.logf("%s: %v", m.Name, errs[i])
+			} else {
 				r.logf("%s: cloud-init done after %.0f s, serving after %.0f s", m.Name, booted[i].BootSeconds, booted[i].ServingSeconds)
 			}
 		}()
@@ -418,13 +422,19 @@ func (r *Rehearsal) waitReady(ctx context.Context, m blueprint.Machine, started 
 		return 0, 0, fail("%v", err)
 	}
 
+	// nginx runs the rendered file; systemd may be between two states for
+	// a moment, so a few tries.
 	want := sha256.Sum256([]byte(r.files[m.Name].NginxConf))
-	out, err := vm.SSH(ctx, admin, "sha256sum /etc/nginx/nginx.conf && systemctl is-active nginx")
-	if err != nil {
-		return 0, 0, fail("check nginx: %v", err)
-	}
-	if !strings.HasPrefix(out, hex.EncodeToString(want[:])) || !strings.Contains(out, "\nactive") {
-		return 0, 0, fail("nginx does not run the rendered nginx.conf:\n%s", out)
+	var out string
+	for try := 0; ; try++ {
+		out, err = vm.SSH(ctx, admin, "sha256sum /etc/nginx/nginx.conf; systemctl is-active nginx || true")
+		if err == nil && strings.HasPrefix(out, hex.EncodeToString(want[:])) && strings.Contains(out, "\nactive") {
+			break
+		}
+		if try == 5 {
+			return 0, 0, fail("nginx does not run the rendered nginx.conf (%v):\n%s", err, out)
+		}
+		time.Sleep(2 * time.Second)
 	}
 	if m.Role != blueprint.RoleEdge {
 		return boot, serving, nil
