@@ -82,11 +82,13 @@ test-machines: deps hlsjs
 		| grep -v -e '^=== \(RUN\|PAUSE\|CONT\)' 
 
 # Boots a stack on local VMs and keeps it running until Ctrl-C, e.g.
-# `make rehearse STACK=dev` (docs/REHEARSAL.md).
+# `make rehearse STACK=dev`, or with flags:
+# `make rehearse STACK=animecon ARGS="--max-edges-per-region 1"` (docs/REHEARSAL.md).
 STACK ?= dev
+ARGS ?=
 .PHONY: rehearse
 rehearse: deps hlsjs
-	$(GO) run ./cmd/livecdn rehearse --stack $(STACK)
+	$(GO) run ./cmd/livecdn rehearse --stack $(STACK) $(ARGS)
 
 # Static checks: formatting, vet, staticcheck, and actionlint on .github/workflows
 # (it runs shellcheck on their scripts). The linters are pinned in modules of
