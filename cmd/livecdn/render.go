@@ -56,7 +56,8 @@ func runRender(_ context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "usage: livecdn render --stack NAME --out DIR [--dir DIR]")
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "Writes what the stack's machines would run (nginx.conf, cloud-init user data, the player")
-		fmt.Fprintln(stderr, "page), one file each, with placeholders for the origin's IP and the stream key.")
+		fmt.Fprintln(stderr, "page), one file each, with placeholders for the origin's IP and the stream key, and every")
+		fmt.Fprintln(stderr, "cloud resource the program declares (cloud/resources.yaml).")
 		fmt.Fprintln(stderr)
 		flags.PrintDefaults()
 	}
