@@ -209,8 +209,9 @@ func TestEnsure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A package the base image has (nftables) needs no copy in the repository.
 	for _, p := range rehearsalPackages {
-		if !regexp.MustCompile(`(?m)^Package: ` + regexp.QuoteMeta(p) + `$`).Match(packages) {
+		if !slices.Contains(BasePackages(), p) && !regexp.MustCompile(`(?m)^Package: `+regexp.QuoteMeta(p)+`$`).Match(packages) {
 			t.Errorf("repository's Packages does not list %s", p)
 		}
 	}
@@ -348,8 +349,9 @@ func checkAptInstall(t *testing.T, img Image, spec Spec) {
 	}
 	out := apt(append([]string{"-q", "-s", "install"}, spec.Packages...)...)
 	for _, p := range spec.Packages {
-		if !regexp.MustCompile(`(?m)^Inst ` + regexp.QuoteMeta(p) + ` `).MatchString(out) {
-			t.Errorf("simulated install does not install %s:\n%s", p, out)
+		installed := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(p) + ` is already the newest version`).MatchString(out)
+		if !installed && !regexp.MustCompile(`(?m)^Inst `+regexp.QuoteMeta(p)+` `).MatchString(out) {
+			t.Errorf("simulated install neither installs %s nor finds it installed:\n%s", p, out)
 		}
 	}
 	if bytes.Contains([]byte(out), []byte("has no installation candidate")) {
