@@ -147,37 +147,35 @@ func New(s *config.Settings) (*Stack, error) {
 			AuthListen:  authListen,
 			Stream:      stream,
 			StreamKey:   key,
-			IngestCIDRs: prefixStrings(s.IngestCIDRs),
+			IngestCIDRs: CIDRs(s.IngestCIDRs),
 			// Edges are admitted by their relay token; the cloud firewall
 			// admits RTMP only from the edges' tag.
-			AdminCIDRs: prefixStrings(s.AdminCIDRs),
+			AdminCIDRs: CIDRs(s.AdminCIDRs),
 			Record:     s.Stream.Record,
 		}
 	}
 	st.Origin = Machine{Name: OriginName, Role: RoleOrigin, Region: s.Origin.Region, Size: s.Origin.Size}
-	if byo := s.Origin.BYO; byo != nil {
+	byo := s.Origin.BYO
+	if byo != nil {
 		st.Origin.Region, st.Origin.Size = "", ""
 		st.Origin.BYO, st.Origin.Address = true, byo.Address
-		st.Origin.render = func(c Cloud) (Files, error) {
-			spec := originSpec(c.StreamKey)
-			conf, err := nginx.RenderOriginConf(spec)
-			if err != nil {
-				return Files{}, err
-			}
+	} else {
+		st.Origin.Inbound = originInbound(s)
+	}
+	// A droplet gets cloud-init user data; the team's own server the
+	// bootstrap script `pulumi up` sends over ssh.
+	st.Origin.render = func(c Cloud) (Files, error) {
+		spec := originSpec(c.StreamKey)
+		conf, err := nginx.RenderOriginConf(spec)
+		if err != nil {
+			return Files{}, err
+		}
+		if byo != nil {
 			script, err := nginx.RenderOriginBootstrap(spec)
 			return Files{NginxConf: conf, Bootstrap: script}, err
 		}
-	} else {
-		st.Origin.Inbound = originInbound(s)
-		st.Origin.render = func(c Cloud) (Files, error) {
-			spec := originSpec(c.StreamKey)
-			conf, err := nginx.RenderOriginConf(spec)
-			if err != nil {
-				return Files{}, err
-			}
-			userData, err := nginx.RenderOriginUserData(spec)
-			return Files{NginxConf: conf, UserData: userData}, err
-		}
+		userData, err := nginx.RenderOriginUserData(spec)
+		return Files{NginxConf: conf, UserData: userData}, err
 	}
 
 	for _, r := range p.Regions {
@@ -199,7 +197,7 @@ func New(s *config.Settings) (*Stack, error) {
 						Origin:         OriginPull(c.OriginAddress),
 						Stream:         stream,
 						RelayToken:     nginx.RelayToken(c.StreamKey),
-						AdminCIDRs:     prefixStrings(s.AdminCIDRs),
+						AdminCIDRs:     CIDRs(s.AdminCIDRs),
 					}
 					conf, err := nginx.RenderEdgeConf(spec)
 					if err != nil {
@@ -297,7 +295,9 @@ func PlayerCandidates(s *config.Settings) []string {
 	return out
 }
 
-func prefixStrings(in []netip.Prefix) []string {
+// CIDRs writes networks as nginx's allow lists and the clouds' APIs take
+// them, e.g. "203.0.113.0/28".
+func CIDRs(in []netip.Prefix) []string {
 	out := make([]string, len(in))
 	for i, p := range in {
 		out[i] = p.String()

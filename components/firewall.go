@@ -6,7 +6,6 @@ package components
 
 import (
 	"fmt"
-	"net/netip"
 	"strconv"
 
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
@@ -25,7 +24,7 @@ func inboundRules(rules []blueprint.Rule, tags map[blueprint.Role]pulumi.StringI
 			in.PortRange = pulumi.String(r.Ports)
 		}
 		if len(r.Sources) > 0 {
-			in.SourceAddresses = pulumi.ToStringArray(prefixStrings(r.Sources))
+			in.SourceAddresses = pulumi.ToStringArray(blueprint.CIDRs(r.Sources))
 		}
 		if len(r.SourceRoles) > 0 {
 			sourceTags := pulumi.StringArray{}
@@ -46,7 +45,7 @@ func inboundRules(rules []blueprint.Rule, tags map[blueprint.Role]pulumi.StringI
 // outboundAnywhere allows all outbound traffic: a DigitalOcean firewall with
 // no outbound rules blocks apt, the edges' pulls and DNS.
 func outboundAnywhere() digitalocean.FirewallOutboundRuleArray {
-	anywhere := pulumi.ToStringArray(prefixStrings(blueprint.Anywhere))
+	anywhere := pulumi.ToStringArray(blueprint.CIDRs(blueprint.Anywhere))
 	rules := digitalocean.FirewallOutboundRuleArray{}
 	for _, proto := range []string{"tcp", "udp"} {
 		rules = append(rules, digitalocean.FirewallOutboundRuleArgs{
@@ -59,14 +58,6 @@ func outboundAnywhere() digitalocean.FirewallOutboundRuleArray {
 		Protocol:             pulumi.String("icmp"),
 		DestinationAddresses: anywhere,
 	})
-}
-
-func prefixStrings(in []netip.Prefix) []string {
-	out := make([]string, len(in))
-	for i, p := range in {
-		out[i] = p.String()
-	}
-	return out
 }
 
 // intID converts a droplet's string ID to the int that firewalls and

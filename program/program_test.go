@@ -1,7 +1,6 @@
 package program
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -113,7 +112,7 @@ func checkFirewall(t *testing.T, fw declared, s *config.Settings) {
 			assert.NotContains(t, []string{"0.0.0.0/0", "::/0"}, src, "%s opens port %s to the world", fw.Name, port)
 		}
 	}
-	admins := stringsOf(s.AdminCIDRs)
+	admins := blueprint.CIDRs(s.AdminCIDRs)
 	assert.ElementsMatch(t, admins, ruleSources(fw, "tcp", "22"), "%s: ssh from the admins only", fw.Name)
 	outbound := fw.Inputs["outboundRules"].ArrayValue()
 	protocols := map[string]bool{}
@@ -152,14 +151,6 @@ func stringList(v resource.PropertyValue) []string {
 	var out []string
 	for _, item := range v.ArrayValue() {
 		out = append(out, item.StringValue())
-	}
-	return out
-}
-
-func stringsOf[T fmt.Stringer](in []T) []string {
-	out := make([]string, len(in))
-	for i, p := range in {
-		out[i] = p.String()
 	}
 	return out
 }
