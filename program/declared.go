@@ -11,6 +11,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/livecdn/livecdn/blueprint"
 )
 
 // Resource is one cloud resource the program declares, as a reviewer
@@ -73,20 +75,29 @@ func (m *declaringMocks) NewResource(args pulumi.MockResourceArgs) (string, reso
 	m.declared = append(m.declared, r)
 	m.mu.Unlock()
 
-	sum := sha256.Sum256([]byte(args.TypeToken + "::" + args.Name))
-	id := strconv.Itoa(100000 + int(sum[0])<<8 + int(sum[1]))
+	id, ipv4, ipv6 := standIn(args.TypeToken + "::" + args.Name)
 	outputs := args.Inputs.Copy()
 	switch args.TypeToken {
 	case "digitalocean:index/droplet:Droplet":
-		// Documentation addresses (RFC 5737, RFC 3849): never a machine's.
-		outputs["ipv4Address"] = resource.NewStringProperty(fmt.Sprintf("198.51.100.%d", 1+int(sum[2])%250))
-		outputs["ipv6Address"] = resource.NewStringProperty(fmt.Sprintf("2001:db8::%x", int(sum[2])<<8+int(sum[3])))
+		outputs["ipv4Address"] = resource.NewStringProperty(ipv4)
+		outputs["ipv6Address"] = resource.NewStringProperty(ipv6)
 	case "digitalocean:index/reservedIp:ReservedIp":
-		outputs["ipAddress"] = resource.NewStringProperty("192.0.2.1")
+		outputs["ipAddress"] = resource.NewStringProperty(blueprint.PlaceholderOriginAddress.String())
 	case "command:local:Command", "command:remote:Command":
 		outputs["stdout"] = resource.NewStringProperty("")
 	}
 	return id, outputs, nil
+}
+
+// standIn derives the ID and addresses a mocked cloud gives the resource
+// that identity names, so that two runs agree: documentation addresses
+// (RFC 5737, RFC 3849), never a machine's.
+func standIn(identity string) (id, ipv4, ipv6 string) {
+	sum := sha256.Sum256([]byte(identity))
+	id = strconv.Itoa(100000 + int(sum[0])<<8 + int(sum[1]))
+	ipv4 = fmt.Sprintf("198.51.100.%d", 1+int(sum[2])%250)
+	ipv6 = fmt.Sprintf("2001:db8::%x", int(sum[2])<<8+int(sum[3]))
+	return id, ipv4, ipv6
 }
 
 func (m *declaringMocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {

@@ -1,7 +1,6 @@
 package program
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"maps"
@@ -78,14 +77,13 @@ func (c *cloud) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			identity += "|" + canonical(args.Inputs[resource.PropertyKey(k)])
 		}
 	}
-	sum := sha256.Sum256([]byte(identity))
-	id := strconv.Itoa(100000 + int(sum[0])<<8 + int(sum[1]))
+	id, ipv4, ipv6 := standIn(identity)
 	c.resources[key] = declared{ID: id, Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs}
 	c.order = append(c.order, args.Name)
 	switch args.TypeToken {
 	case dropletType:
-		outputs["ipv4Address"] = resource.NewStringProperty(fmt.Sprintf("198.51.100.%d", 1+int(sum[2])%250))
-		outputs["ipv6Address"] = resource.NewStringProperty(fmt.Sprintf("2001:db8::%x", int(sum[2])<<8+int(sum[3])))
+		outputs["ipv4Address"] = resource.NewStringProperty(ipv4)
+		outputs["ipv6Address"] = resource.NewStringProperty(ipv6)
 		outputs["dropletUrn"] = resource.NewStringProperty("do:droplet:" + id)
 	case reservedIPType:
 		outputs["ipAddress"] = resource.NewStringProperty(mockReservedIP)
