@@ -336,9 +336,6 @@ func (r *Rehearsal) Network() *Network { return r.net }
 // VM returns a booted machine by name, nil if there is none.
 func (r *Rehearsal) VM(name string) *VM { return r.vms[name] }
 
-// Files returns what a machine was booted with.
-func (r *Rehearsal) Files(name string) blueprint.Files { return r.files[name] }
-
 // EncoderAddress, AdminAddress and ViewerAddress are where the namespace's
 // processes act from.
 func (r *Rehearsal) EncoderAddress() netip.Addr { return r.clients.encoder }
