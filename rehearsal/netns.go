@@ -113,6 +113,7 @@ type Network struct {
 	dnsAddr    netip.Addr
 	closers    []io.Closer
 	transports []*http.Transport
+	commands   []*exec.Cmd
 }
 
 // ownerState is what stateDir records about a namespace.
@@ -465,11 +466,21 @@ func (n *Network) Close() error {
 func (n *Network) close() error {
 	n.mu.Lock()
 	n.closed = true
-	vms, dns, closers, transports := n.vms, n.dns, n.closers, n.transports
-	n.vms, n.dns, n.closers, n.transports = nil, nil, nil, nil
+	vms, dns, closers, transports, commands := n.vms, n.dns, n.closers, n.transports, n.commands
+	n.vms, n.dns, n.closers, n.transports, n.commands = nil, nil, nil, nil, nil
 	n.mu.Unlock()
 
 	var errs []error
+	// A command may not have entered the namespace yet (`ip netns exec`
+	// between fork and setns), so the namespace sweep below cannot see it:
+	// kill the process groups of the commands started through Command too.
+	for _, cmd := range commands {
+		if cmd.Process != nil {
+			if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+				errs = append(errs, fmt.Errorf("kill %s: %w", cmd, err))
+			}
+		}
+	}
 	for _, vm := range vms {
 		if err := vm.kill(); err != nil {
 			errs = append(errs, err)
@@ -717,12 +728,16 @@ func (n *Network) HTTPClient(from netip.Addr, timeout time.Duration) *http.Clien
 // `ip netns exec`, which also bind-mounts /etc/netns/NAME/resolv.conf over
 // /etc/resolv.conf, so names resolve with the namespace's DNS server once
 // ServeDNS ran. The command gets its own process group; cancelling ctx kills
-// the group, and Close kills whatever still runs in the namespace.
+// the group, and Close kills the group of every command started before it
+// as well as whatever else still runs in the namespace.
 func (n *Network) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Name, name}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
+	n.mu.Lock()
+	n.commands = append(n.commands, cmd)
+	n.mu.Unlock()
 	return cmd
 }
 
