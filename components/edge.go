@@ -29,6 +29,8 @@ type EdgeNode struct {
 	HLSURL pulumi.StringOutput `pulumi:"hlsUrl"`
 	// HealthURL answers 200 while the edge serves a fresh stream.
 	HealthURL pulumi.StringOutput `pulumi:"healthUrl"`
+	// PlayerURL is the player page on this edge.
+	PlayerURL pulumi.StringOutput `pulumi:"playerUrl"`
 	// DropletID identifies the edge droplet.
 	DropletID pulumi.IDOutput `pulumi:"dropletId"`
 }
@@ -98,10 +100,19 @@ func NewEdgeNode(ctx *pulumi.Context, name string, args *EdgeNodeArgs, opts ...p
 	e.Region = pulumi.String(m.Region).ToStringOutput()
 	e.Address = ipv4
 	e.AddressIPv6 = ipv6
-	e.HLSURL = ipv4.ApplyT(func(addr string) string {
-		return blueprint.PlaylistURL(addr, args.Stream)
+	host := ipv4.ApplyT(func(addr string) (string, error) {
+		a, err := netip.ParseAddr(addr)
+		return m.Host(a), err
 	}).(pulumi.StringOutput)
-	e.HealthURL = ipv4.ApplyT(blueprint.HealthURL).(pulumi.StringOutput)
+	e.HLSURL = host.ApplyT(func(host string) string {
+		return blueprint.PlaylistURL(m.Scheme(), host, args.Stream)
+	}).(pulumi.StringOutput)
+	e.HealthURL = host.ApplyT(func(host string) string {
+		return blueprint.HealthURL(m.Scheme(), host)
+	}).(pulumi.StringOutput)
+	e.PlayerURL = host.ApplyT(func(host string) string {
+		return blueprint.PlayerURL(m.Scheme(), host)
+	}).(pulumi.StringOutput)
 	e.DropletID = droplet.ID()
 	if err := ctx.RegisterResourceOutputs(e, pulumi.Map{
 		"region":      e.Region,
@@ -109,6 +120,7 @@ func NewEdgeNode(ctx *pulumi.Context, name string, args *EdgeNodeArgs, opts ...p
 		"addressIpv6": e.AddressIPv6,
 		"hlsUrl":      e.HLSURL,
 		"healthUrl":   e.HealthURL,
+		"playerUrl":   e.PlayerURL,
 		"dropletId":   e.DropletID,
 	}); err != nil {
 		return nil, fmt.Errorf("edge %q: outputs: %w", name, err)

@@ -7,6 +7,7 @@ package program
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -58,7 +59,20 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 			return nil, err
 		}
 	}
-	if err := st.Check(s.StreamKey.Reveal()); err != nil {
+	if s.HTTPS() {
+		if _, err := st.CheckCertificate(s.TLS.Certificate.Reveal(), time.Now()); err != nil {
+			if !ctx.DryRun() {
+				return nil, fmt.Errorf("stack %s: refusing to deploy a certificate viewers' browsers would refuse:\n%w", ctx.Stack(), err)
+			}
+			if logErr := ctx.Log.Warn(err.Error()+" (`pulumi up` will refuse it)", nil); logErr != nil {
+				return nil, logErr
+			}
+		}
+	}
+	if err := st.Check(blueprint.Cloud{
+		StreamKey:   s.StreamKey.Reveal(),
+		Certificate: s.TLS.Certificate.Reveal(), CertificateKey: s.TLS.Key.Reveal(),
+	}); err != nil {
 		return nil, err
 	}
 	stream := blueprint.Stream(s.Stream)
@@ -135,7 +149,7 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 	}
 
 	first := nodes[st.Edges[0].Name]
-	playback, player := first.HLSURL, first.Address.ApplyT(blueprint.PlayerURL).(pulumi.StringOutput)
+	playback, player := first.HLSURL, first.PlayerURL
 	outputs := pulumi.Map{}
 	if s.DNS.Enabled {
 		var dnsEdges []components.DNSEdge
@@ -151,8 +165,8 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		if err != nil {
 			return nil, err
 		}
-		playback = pulumi.String(blueprint.PlaylistURL(s.Domain, stream)).ToStringOutput()
-		player = pulumi.String(blueprint.PlayerURL(s.Domain)).ToStringOutput()
+		playback = pulumi.String(blueprint.PlaylistURL(st.Scheme, s.Domain, stream)).ToStringOutput()
+		player = pulumi.String(blueprint.PlayerURL(st.Scheme, s.Domain)).ToStringOutput()
 		outputs["ingestHostname"] = dns.IngestHostname
 		outputs["regionHostnames"] = dns.RegionHostnames
 	}
@@ -167,6 +181,10 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 	}
 
 	outputs["ingestUrl"] = ingest
+	if st.Origin.TLSName != "" {
+		// By name: the certificate covers the name, not the reserved IP.
+		outputs["ingestRtmpsUrl"] = pulumi.String(blueprint.RTMPSIngestURL(st.Origin.TLSName, stream)).ToStringOutput()
+	}
 	outputs["streamKey"] = streamKey
 	outputs["playbackUrl"] = playback
 	outputs["playerUrl"] = player

@@ -370,10 +370,10 @@ func (r *Rehearsal) machineInfo(m blueprint.Machine, boot, serving time.Duration
 		ServingSeconds: serving.Round(time.Second).Seconds(),
 	}
 	if m.Role == blueprint.RoleEdge {
-		host := blueprint.HostOf(addr)
-		mi.HLS = blueprint.PlaylistURL(host, blueprint.Stream(r.opts.Settings.Stream))
-		mi.Player = blueprint.PlayerURL(host)
-		mi.Health = blueprint.HealthURL(host)
+		host, sc := m.Host(addr), m.Scheme()
+		mi.HLS = blueprint.PlaylistURL(sc, host, blueprint.Stream(r.opts.Settings.Stream))
+		mi.Player = blueprint.PlayerURL(sc, host)
+		mi.Health = blueprint.HealthURL(sc, host)
 	}
 	return mi
 }
