@@ -82,6 +82,18 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", config.KeyStreamKey, err)
 	}
+	secrets := components.Secrets{StreamKey: streamKey}
+	if s.HTTPS() {
+		for key, out := range map[string]*pulumi.StringInput{
+			config.KeyTLSCertificate: &secrets.Certificate, config.KeyTLSKey: &secrets.CertificateKey,
+		} {
+			v, err := pconfig.TrySecret(ctx, key)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
+			*out = v
+		}
+	}
 	sshKeys := pulumi.ToStringArray(s.SSHKeys)
 
 	edgeTagName, err := components.Tag(ctx, string(blueprint.RoleEdge))
@@ -102,7 +114,7 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		byo := s.Origin.BYO
 		o, err := components.NewBYOOrigin(ctx, st.Origin.Name, &components.BYOOriginArgs{
 			Machine: st.Origin, User: byo.User, Port: byo.Port, HostKey: byo.HostKey,
-			PrivateKey: key, StreamKey: streamKey, Stream: stream,
+			PrivateKey: key, Secrets: secrets, Stream: stream,
 		})
 		if err != nil {
 			return nil, err
@@ -120,7 +132,7 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		o, err := components.NewOrigin(ctx, st.Origin.Name, &components.OriginArgs{
 			Machine: st.Origin, SSHKeys: sshKeys,
 			Tags: pulumi.StringArray{originTag.Name}, EdgeTag: edgeTag.Name,
-			StreamKey: streamKey, Stream: stream,
+			Secrets: secrets, Stream: stream,
 		})
 		if err != nil {
 			return nil, err
@@ -135,7 +147,7 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 			Machine: e, SSHKeys: sshKeys,
 			Tags:          pulumi.StringArray{edgeTag.Name},
 			OriginAddress: originAddress,
-			StreamKey:     streamKey,
+			Secrets:       secrets,
 			Stream:        stream,
 		})
 		if err != nil {
