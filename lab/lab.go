@@ -172,6 +172,9 @@ func Start(ctx context.Context, opts Options) (lab *Lab, err error) {
 	if err := CheckTools(opts.Source != SourceNone || opts.Renditions); err != nil {
 		return nil, err
 	}
+	if _, err := os.Stat(nginx.ProductionLayout().StreamModulePath); opts.TLS && err != nil {
+		return nil, errors.New("missing libnginx-mod-stream, which takes RTMPS with --tls: install with `sudo apt-get install libnginx-mod-stream` (or run `make deps`)")
+	}
 	dir, err := os.MkdirTemp(opts.Dir, "livecdn-lab-")
 	if err != nil {
 		return nil, fmt.Errorf("lab directory: %w", err)
