@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -135,9 +136,9 @@ func trustLabCA(ca *x509.Certificate) {
 	labCAs.certs = append(labCAs.certs, ca)
 }
 
-// verifyLabPeer verifies a server's chain against the system's roots plus
-// the labs' CAs.
-func verifyLabPeer(cs tls.ConnectionState) error {
+// verifyLabPeer verifies a server's chain, for host, against the system's
+// roots plus the labs' CAs.
+func verifyLabPeer(cs tls.ConnectionState, host string) error {
 	if len(cs.PeerCertificates) == 0 {
 		return errors.New("the server sent no certificate")
 	}
@@ -155,20 +156,32 @@ func verifyLabPeer(cs tls.ConnectionState) error {
 		intermediates.AddCert(c)
 	}
 	_, err = cs.PeerCertificates[0].Verify(x509.VerifyOptions{
-		DNSName: cs.ServerName, Roots: roots, Intermediates: intermediates,
+		DNSName: host, Roots: roots, Intermediates: intermediates,
 	})
 	return err
 }
 
-// labTransport speaks HTTP/2 where the server offers it, as browsers do.
+// labTransport speaks HTTP/2 where the server offers it, as browsers do,
+// and verifies servers against the labs' CAs too.
 func labTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{
-		// Verification is not skipped: VerifyConnection does it, against
-		// roots that grow as labs start.
-		InsecureSkipVerify: true,
-		VerifyConnection:   verifyLabPeer,
-	}
 	t.ForceAttemptHTTP2 = true
+	// Dialled here rather than through TLSClientConfig, so the check knows
+	// the host: for an IP address nothing else tells it (no SNI is sent).
+	t.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		d := &tls.Dialer{Config: &tls.Config{
+			ServerName: host,
+			NextProtos: []string{"h2", "http/1.1"},
+			// Verification is not skipped: VerifyConnection does it,
+			// against roots that grow as labs start.
+			InsecureSkipVerify: true,
+			VerifyConnection:   func(cs tls.ConnectionState) error { return verifyLabPeer(cs, host) },
+		}}
+		return d.DialContext(ctx, network, addr)
+	}
 	return t
 }
