@@ -66,9 +66,7 @@ func TestCommittedStacksUnderTheEngine(t *testing.T) {
 			assert.Equal(t, []string{"pulumi:pulumi:Stack livecdn-" + name}, refused.byOp(apitype.OpCreate),
 				"up created resources before refusing")
 
-			for path, value := range exampleValueFixes(t, root, name) {
-				e.set(ctx, t, s, path, auto.ConfigValue{Value: value})
-			}
+			e.fixExamples(ctx, t, s, root, name)
 			planned, _ := preview(ctx, t, s)
 			assert.Empty(t, planned.warnings, "a stack with real values previews without warnings")
 			golden(t, name, planned.render())
@@ -201,10 +199,20 @@ func assertOutputs(t *testing.T, stack string, out auto.OutputMap) {
 	edges, ok := out["edges"].Value.(map[string]any)
 	require.True(t, ok, "edges output: %v", out["edges"].Value)
 	require.NotEmpty(t, edges)
+	// A stack with a domain serves HTTPS by name (the certificate covers
+	// names, not addresses) and takes RTMPS on the ingest name.
+	_, https := out["ingestRtmpsUrl"]
+	if https {
+		assert.Regexp(t, `^rtmps://ingest\.[a-z0-9.-]+:443/live/`+stack+`$`, out["ingestRtmpsUrl"].Value, "ingestRtmpsUrl by name")
+	}
 	for name, v := range edges {
 		e := v.(map[string]any)
 		assert.Regexp(t, `^198\.51\.100\.\d+$`, e["address"], "edge %s address", name)
-		assert.Regexp(t, `^http://198\.51\.100\.\d+/`, e["hlsUrl"], "edge %s hlsUrl", name)
+		if https {
+			assert.Regexp(t, `^https://`+name+`\.[a-z0-9.-]+/`, e["hlsUrl"], "edge %s hlsUrl", name)
+		} else {
+			assert.Regexp(t, `^http://198\.51\.100\.\d+/`, e["hlsUrl"], "edge %s hlsUrl", name)
+		}
 	}
 }
 

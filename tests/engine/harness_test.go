@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
@@ -24,6 +25,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/livecdn/livecdn/config"
+	"github.com/livecdn/livecdn/internal/throwaway"
 )
 
 // The Pulumi tools `make engine-tools` builds (tools/engine-tools.sh).
@@ -235,14 +237,45 @@ func run(t *testing.T, dir string, env map[string]string, name string, args ...s
 	return string(out)
 }
 
-// newStack creates a stack from its committed stack file and sets its stream
-// key as a secret, as the stack file's instructions say.
+// newStack creates a stack from its stack file in the project and sets its
+// secrets as the stack file's instructions say: the stream key and, for a
+// stack with a domain, a certificate for it (`livecdn cert` stores one).
 func (e *engine) newStack(ctx context.Context, t *testing.T, name string) auto.Stack {
 	t.Helper()
 	s, err := auto.NewStack(ctx, name, e.ws)
 	require.NoError(t, err)
 	e.set(ctx, t, s, config.KeyStreamKey, auto.ConfigValue{Value: testStreamKey, Secret: true})
+	settings, err := config.LoadStackFile(filepath.Join(e.project, "Pulumi."+name+".yaml"))
+	require.NoError(t, err)
+	if settings.Domain != "" {
+		e.certify(ctx, t, s, settings.Domain)
+	}
 	return s
+}
+
+// fixExamples replaces the example values of a stack file (from dir) with
+// real ones (exampleValueFixes), and its certificate with one for the real
+// domain.
+func (e *engine) fixExamples(ctx context.Context, t *testing.T, s auto.Stack, dir, name string) {
+	t.Helper()
+	for path, value := range exampleValueFixes(t, dir, name) {
+		e.set(ctx, t, s, path, auto.ConfigValue{Value: value})
+		if path == config.KeyDomain {
+			e.certify(ctx, t, s, value)
+		}
+	}
+}
+
+// certify stores a certificate for domain and *.domain from a CA made for
+// the test, as `livecdn cert` would store one from Let's Encrypt.
+func (e *engine) certify(ctx context.Context, t *testing.T, s auto.Stack, domain string) {
+	t.Helper()
+	ca, err := throwaway.NewCA("livecdn engine test")
+	require.NoError(t, err)
+	leaf, err := ca.Issue([]string{domain, "*." + domain}, time.Now().AddDate(0, 0, 90))
+	require.NoError(t, err)
+	e.set(ctx, t, s, config.KeyTLSCertificate, auto.ConfigValue{Value: leaf.Chain, Secret: true})
+	e.set(ctx, t, s, config.KeyTLSKey, auto.ConfigValue{Value: leaf.Key, Secret: true})
 }
 
 // set runs `pulumi config set --path`, so keys inside objects and arrays can

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -45,9 +44,7 @@ func TestLoadBalancedStackUnderTheEngine(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(e.project, file), data, 0o644))
 
 	s := e.newStack(ctx, t, lbStack)
-	for path, value := range exampleValueFixes(t, testdata, lbStack) {
-		e.set(ctx, t, s, path, auto.ConfigValue{Value: value})
-	}
+	e.fixExamples(ctx, t, s, testdata, lbStack)
 	planned, _ := preview(ctx, t, s)
 	assert.Empty(t, planned.warnings, "a stack with real values previews without warnings")
 	golden(t, lbStack, planned.render())
