@@ -123,7 +123,8 @@ type Request struct {
 	Account *Account
 	// CloudflareToken is the API token, with Zone:Read and DNS:Edit (required).
 	CloudflareToken string
-	// CloudflareBaseURL is the Cloudflare API (optional; default lego's, the public API).
+	// CloudflareBaseURL is the Cloudflare API (optional; default CLOUDFLARE_BASE_URL as lego reads it,
+	// else the public API).
 	CloudflareBaseURL string
 	// HTTPClient talks to the ACME directory (optional; default lego's, which trusts the system roots
 	// and LEGO_CA_CERTIFICATES).
@@ -224,6 +225,9 @@ func cloudflareProvider(req Request) (*cloudflare.DNSProvider, error) {
 	cfg := cloudflare.NewDefaultConfig()
 	cfg.AuthToken = req.CloudflareToken
 	cfg.BaseURL = req.CloudflareBaseURL
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = os.Getenv(cloudflare.EnvBaseURL)
+	}
 	p, err := cloudflare.NewDNSProviderConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("Cloudflare DNS provider: %w", err)
