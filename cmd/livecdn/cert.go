@@ -122,7 +122,7 @@ func (c certCommand) reuse(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("read the stored certificate: %w", err)
 	}
-	cert, err := c.st.CheckCertificate(chain, c.now)
+	cert, err := checkCertificate(c.st, c.name, chain, c.now)
 	switch {
 	case err != nil:
 		fmt.Fprintf(c.stderr, "The stored certificate cannot serve the stack, ordering a new one: %v\n", err)
@@ -163,7 +163,7 @@ func (c certCommand) order(ctx context.Context, req acme.Request) error {
 	if err != nil {
 		return err
 	}
-	cert, err := c.st.CheckCertificate(res.ChainPEM, c.now)
+	cert, err := checkCertificate(c.st, c.name, res.ChainPEM, c.now)
 	if err != nil {
 		// Nothing is stored: a certificate that ends before the event is no use, and storing it would
 		// cost the working one. It happens when the event is further away than the CA's lifetime.
@@ -194,7 +194,7 @@ func (c certCommand) storeOwn(ctx context.Context, chainFile, keyFile string) er
 	if err != nil {
 		return fmt.Errorf("--key: %w", err)
 	}
-	cert, err := c.st.CheckCertificate(string(chain), c.now)
+	cert, err := checkCertificate(c.st, c.name, string(chain), c.now)
 	if err != nil {
 		return fmt.Errorf("--chain %s: %w; nothing is stored", chainFile, err)
 	}
@@ -243,6 +243,16 @@ func (c certCommand) summary(cert blueprint.Certificate, account string) error {
 	}
 	ew.printf("Next: pulumi up -s %s\n", c.name)
 	return ew.err
+}
+
+// checkCertificate is blueprint's CheckCertificate, its fix spelled with the stack's name.
+func checkCertificate(st *blueprint.Stack, name, chain string, now time.Time) (blueprint.Certificate, error) {
+	cert, err := st.CheckCertificate(chain, now)
+	if err != nil {
+		// CheckCertificate's only wrapped error is x509's parse error, which no caller inspects.
+		return cert, errors.New(strings.ReplaceAll(err.Error(), "<stack>", name))
+	}
+	return cert, nil
 }
 
 // isSet reports whether the flag name was given on the command line.

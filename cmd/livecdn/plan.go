@@ -91,12 +91,11 @@ func certificateStatus(ctx context.Context, name string, pc pulumiConfig, s *con
 	if err != nil {
 		return "", nil, err
 	}
-	cert, problem := st.CheckCertificate(chain, time.Now())
+	cert, problem := checkCertificate(st, name, chain, time.Now())
 	line = fmt.Sprintf("%s from %s, valid until %s", strings.Join(cert.Names, ", "), cert.Issuer,
 		cert.NotAfter.UTC().Format(time.RFC3339))
 	if problem != nil {
-		msg := strings.ReplaceAll(problem.Error(), "<stack>", name)
-		return line + ": REFUSED", fmt.Errorf("stack %s: %s", name, msg), nil
+		return line + ": REFUSED", fmt.Errorf("stack %s: %w", name, problem), nil
 	}
 	return line, nil, nil
 }
