@@ -93,13 +93,17 @@ func runCert(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if own {
 		return c.storeOwn(ctx, *chainFile, *keyFile)
 	}
+	account, err := c.storedAccount(ctx)
+	if err != nil {
+		return err
+	}
 	if !*renew && settings.TLS.Certificate.IsSet() {
-		reused, err := c.reuse(ctx)
+		reused, err := c.reuse(ctx, dirURL, account)
 		if err != nil || reused {
 			return err
 		}
 	}
-	req := acme.Request{Domain: settings.Domain, Directory: dirURL, Email: *email, Log: stderr}
+	req := acme.Request{Domain: settings.Domain, Directory: dirURL, Email: *email, Account: account, Log: stderr}
 	if *resolver != "" {
 		req.RecursiveNameservers, req.OnlyRecursiveNameservers = []string{*resolver}, true
 	}
@@ -115,15 +119,38 @@ type certCommand struct {
 	now            time.Time
 }
 
-// reuse reports whether the stored certificate serves the stack until well past the event, and says so;
-// when it does not, it says why a new one is ordered.
-func (c certCommand) reuse(ctx context.Context) (bool, error) {
+// storedAccount decrypts and reads the stored ACME account; nil when none is stored.
+func (c certCommand) storedAccount(ctx context.Context) (*acme.Account, error) {
+	stored := c.st.Settings.TLS.ACMEAccount
+	if !stored.IsSet() {
+		return nil, nil
+	}
+	data, err := c.pc.reveal(ctx, config.KeyACMEAccount, stored)
+	if err != nil {
+		return nil, fmt.Errorf("read the stored ACME account: %w", err)
+	}
+	account, err := acme.ParseAccount(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w; remove it with pulumi config rm -s %s %s and a new account is registered",
+			config.KeyACMEAccount, err, c.name, config.KeyACMEAccount)
+	}
+	return &account, nil
+}
+
+// reuse reports whether the stored certificate serves the stack until well past the event, and came
+// from the directory asked for (a staging certificate covers the names too, but nothing trusts it); it
+// says so. When it does not, it says why a new one is ordered.
+func (c certCommand) reuse(ctx context.Context, directory string, account *acme.Account) (bool, error) {
 	chain, err := c.pc.reveal(ctx, config.KeyTLSCertificate, c.st.Settings.TLS.Certificate)
 	if err != nil {
 		return false, fmt.Errorf("read the stored certificate: %w", err)
 	}
 	cert, err := checkCertificate(c.st, c.name, chain, c.now)
 	switch {
+	case account != nil && account.Directory != directory:
+		fmt.Fprintf(c.stderr, "The stored certificate was ordered from %s, not %s; ordering a new one.\n",
+			account.Directory, directory)
+		return false, nil
 	case err != nil:
 		fmt.Fprintf(c.stderr, "The stored certificate cannot serve the stack, ordering a new one: %v\n", err)
 		return false, nil
@@ -137,26 +164,14 @@ func (c certCommand) reuse(ctx context.Context) (bool, error) {
 	return true, c.summary(cert, "")
 }
 
-// order orders a certificate with the stored ACME account when it belongs to req.Directory, checks it
-// and stores certificate, key and account.
+// order orders a certificate (acme reuses req.Account when it belongs to req.Directory), checks it and
+// stores certificate, key and account.
 func (c certCommand) order(ctx context.Context, req acme.Request) error {
 	token, err := acme.TokenFromEnv()
 	if err != nil {
 		return err
 	}
 	req.CloudflareToken = token
-	if stored := c.st.Settings.TLS.ACMEAccount; stored.IsSet() {
-		data, err := c.pc.reveal(ctx, config.KeyACMEAccount, stored)
-		if err != nil {
-			return fmt.Errorf("read the stored ACME account: %w", err)
-		}
-		account, err := acme.ParseAccount(data)
-		if err != nil {
-			return fmt.Errorf("%s: %w; remove it with pulumi config rm -s %s %s and a new account is registered",
-				config.KeyACMEAccount, err, c.name, config.KeyACMEAccount)
-		}
-		req.Account = &account
-	}
 	fmt.Fprintf(c.stderr, "Ordering a certificate for %s from %s (DNS-01 through Cloudflare)...\n",
 		strings.Join(acme.Names(req.Domain), " and "), req.Directory)
 	res, err := acme.Obtain(req)

@@ -156,6 +156,12 @@ func TestCert(t *testing.T) {
 	require.Equal(t, 2, env.TXTCreated(), "no new order")
 	require.Equal(t, file, stackFileOf(t, dir), "nothing stored")
 
+	// Another directory (production, after trying staging) is not served by the stored certificate.
+	_, stderr, err := runCertForTest(t, "--stack", "animecon", "--dir", dir, "--directory", "https://127.0.0.1:1/dir")
+	require.Error(t, err, "nothing listens there")
+	require.Contains(t, stderr, "The stored certificate was ordered from "+env.Directory+", not https://127.0.0.1:1/dir; ordering a new one.")
+	require.Equal(t, file, stackFileOf(t, dir), "nothing stored")
+
 	out, _, err = runPlanForTest(t, "--stack", "animecon", "--dir", dir)
 	require.NoError(t, err)
 	require.Regexp(t, `TLS:     \*\.live\.example\.org, live\.example\.org from Pebble Intermediate CA \S+, valid until \S+\n`, out)
@@ -204,7 +210,7 @@ func TestCert(t *testing.T) {
 	_, _, err = runCertForTest(t, "--stack", "animecon", "--dir", dir,
 		"--chain", writeTemp(t, "short.pem", short.Chain), "--key", writeTemp(t, "short.key", short.Key))
 	require.NoError(t, err)
-	_, stderr, err := runCertForTest(t, order...)
+	_, stderr, err = runCertForTest(t, order...)
 	require.NoError(t, err)
 	require.Contains(t, stderr, "less than 7 days after the event; ordering a new one")
 	require.Equal(t, 6, env.TXTCreated())
@@ -229,7 +235,7 @@ func TestCert(t *testing.T) {
 	require.Contains(t, out, "TLS:     a certificate is stored for live.example.org and *.live.example.org but cannot be decrypted here")
 	require.Contains(t, out, "PULUMI_CONFIG_PASSPHRASE")
 	_, _, err = runCertForTest(t, order...)
-	require.ErrorContains(t, err, "read the stored certificate")
+	require.ErrorContains(t, err, "read the stored ACME account")
 	require.ErrorContains(t, err, "PULUMI_CONFIG_PASSPHRASE")
 	require.Equal(t, 6, env.TXTCreated())
 }
