@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/pem"
@@ -30,9 +29,7 @@ const testPassphrase = "cert-test-passphrase"
 
 func runCertForTest(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	err = runCert(context.Background(), args, &out, &errOut)
-	return out.String(), errOut.String(), err
+	return runForTest(t, runCert, args...)
 }
 
 // pulumiForTest puts a real Pulumi CLI on PATH with its own home, a file backend and a passphrase,
