@@ -230,7 +230,7 @@ func cloudflareProvider(req Request) (*cloudflare.DNSProvider, error) {
 	}
 	p, err := cloudflare.NewDNSProviderConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("Cloudflare DNS provider: %w", err)
+		return nil, fmt.Errorf("the Cloudflare DNS provider: %w", err)
 	}
 	return p, nil
 }

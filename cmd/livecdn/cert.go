@@ -40,6 +40,7 @@ func runCert(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"instead of the system's resolvers and the zone's authoritative servers")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: livecdn cert --stack NAME [--dir DIR] [--directory staging|production|URL] [--email ADDR] [--renew]")
+		fmt.Fprintln(stderr, "                    [--dns-resolver HOST:PORT]")
 		fmt.Fprintln(stderr, "       livecdn cert --stack NAME [--dir DIR] --chain FILE --key FILE")
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "Orders a certificate for the stack's domain and *.domain by ACME DNS-01 through Cloudflare")
