@@ -20,6 +20,9 @@ APT_PACKAGES := nginx libnginx-mod-rtmp libnginx-mod-stream ffmpeg cloud-init sh
 # its DNS; openssh-client logs in as the operator.
 APT_PACKAGES += mmdebstrap e2fsprogs dpkg-dev debian-archive-keyring qemu-system-x86 qemu-utils \
 	genisoimage iproute2 nftables dnsmasq-base openssh-client
+# `livecdn cert` is tested against Pebble, Let's Encrypt's test CA, and its
+# pebble-challtestsrv DNS (acme/acmetest).
+APT_PACKAGES += pebble
 
 # hls.js for the player page, pinned; its SRI hash lives in nginx/player.go.
 HLSJS_VERSION := 1.7.4

@@ -1,6 +1,7 @@
 // Command livecdn is the operators' tool for the livecdn CDN: it runs the whole
-// CDN locally (lab), plans capacity and cost for an event stack (plan), and
-// renders what a stack would ship to its machines (render).
+// CDN locally (lab), plans capacity and cost for an event stack (plan),
+// renders what a stack would ship to its machines (render), and orders or
+// stores the certificate of a stack with a domain (cert).
 package main
 
 import (
@@ -24,6 +25,7 @@ type command struct {
 
 // commands lists every subcommand; each lives in its own file.
 var commands = map[string]command{
+	"cert":     {summary: "order or store the certificate of a stack with a domain, encrypted in the stack", run: runCert},
 	"lab":      {summary: "run origin and edges locally on real nginx-rtmp", run: runLab},
 	"plan":     {summary: "plan edges, egress and cost for a stack from its stack file", run: runPlan},
 	"render":   {summary: "write every file a stack ships to its machines, for review", run: runRender},

@@ -8,15 +8,19 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/livecdn/livecdn/acme"
+	"github.com/livecdn/livecdn/blueprint"
 	"github.com/livecdn/livecdn/config"
 	"github.com/livecdn/livecdn/plan"
 )
 
-// runPlan is `livecdn plan`: it reads a stack file (no Pulumi, no secrets, no network) and prints how
-// many edges each region gets, what the origin and edges send, and what the event costs, so a team can
-// size and budget an event before `pulumi up`.
-func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) error {
+// runPlan is `livecdn plan`: it reads a stack file (no network) and prints how many edges each region
+// gets, what the origin and edges send, what the event costs, and which certificate it serves, so a team
+// can size and budget an event before `pulumi up`. Only a stored certificate is decrypted, through the
+// Pulumi CLI; plan refuses a stack whose certificate cannot serve it.
+func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	stack := addStackFlags(fs, "plan")
@@ -44,6 +48,10 @@ func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("stack %s: %w", name, err)
 	}
 	todo := settings.ReadyToDeploy()
+	tlsLine, refuse, err := certificateStatus(ctx, name, pulumiConfig{stack: *stack.stack, dir: *stack.dir}, settings)
+	if err != nil {
+		return fmt.Errorf("stack %s: %w", name, err)
+	}
 
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -51,20 +59,50 @@ func runPlan(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := enc.Encode(res); err != nil {
 			return fmt.Errorf("write plan: %w", err)
 		}
+		fmt.Fprintf(stderr, "tls: %s\n", tlsLine)
 		if todo != nil {
 			fmt.Fprintf(stderr, "before pulumi up -s %s:\n%s\n", name, indent(todo.Error()))
 		}
-		return nil
+		return refuse
 	}
-	if err := printPlan(stdout, name, settings, res, *hours, todo); err != nil {
+	if err := printPlan(stdout, name, settings, res, *hours, tlsLine, todo); err != nil {
 		return fmt.Errorf("write plan: %w", err)
 	}
-	return nil
+	return refuse
+}
+
+// certificateStatus says which certificate the stack serves, for the plan's TLS line, and refuses a
+// stored certificate that cannot serve the stack (blueprint's CheckCertificate, the check pulumi up
+// makes). A certificate the CLI cannot decrypt here is reported, not refused: plan needs no passphrase.
+func certificateStatus(ctx context.Context, name string, pc pulumiConfig, s *config.Settings) (line string, refuse, err error) {
+	if !s.HTTPS() {
+		return fmt.Sprintf("none: without %s the stack serves plain HTTP, which a page on an HTTPS site cannot "+
+			"embed (browsers block mixed content)", config.KeyDomain), nil, nil
+	}
+	names := strings.Join(acme.Names(s.Domain), " and ")
+	if !s.TLS.Certificate.IsSet() {
+		return fmt.Sprintf("no certificate stored yet for %s: livecdn cert --stack %s orders one", names, name), nil, nil
+	}
+	chain, err := pc.reveal(ctx, config.KeyTLSCertificate, s.TLS.Certificate)
+	if err != nil {
+		return fmt.Sprintf("a certificate is stored for %s but cannot be decrypted here, so it is not checked: %v", names, err), nil, nil
+	}
+	st, err := blueprint.New(s)
+	if err != nil {
+		return "", nil, err
+	}
+	cert, problem := checkCertificate(st, name, chain, time.Now())
+	line = fmt.Sprintf("%s from %s, valid until %s", strings.Join(cert.Names, ", "), cert.Issuer,
+		cert.NotAfter.UTC().Format(time.RFC3339))
+	if problem != nil {
+		return line + ": REFUSED", fmt.Errorf("stack %s: %w", name, problem), nil
+	}
+	return line, nil, nil
 }
 
 // printPlan writes the plan for people: a table per region, then the origin, egress, cost, warnings and
 // what `pulumi up` still needs.
-func printPlan(w io.Writer, stack string, s *config.Settings, res plan.Result, hours float64, todo error) error {
+func printPlan(w io.Writer, stack string, s *config.Settings, res plan.Result, hours float64, tlsLine string, todo error) error {
 	ew := &errWriter{w: w}
 	ew.printf("Plan for stack %s (%s)\n\n", stack, s.EventName)
 	ew.printf("Each viewer pulls %d kbps (%s); each edge pulls %d kbps from the origin (%s).\n\n",
@@ -116,6 +154,7 @@ func printPlan(w io.Writer, stack string, s *config.Settings, res plan.Result, h
 		res.Cost.PerHourUSD, res.Cost.DropletsPerHourUSD, res.Cost.OveragePerHourUSD)
 	ew.printf("         $%.2f for a %g-hour event (list prices; overage assumes every viewer on the top quality)\n",
 		res.Cost.PerHourUSD*hours, hours)
+	ew.printf("TLS:     %s\n", tlsLine)
 
 	warnings := res.Warnings
 	if !s.DNS.Enabled && res.EdgesTotal > 1 {

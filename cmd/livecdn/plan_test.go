@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,11 +20,17 @@ import (
 // repoRoot holds the committed stack files; tests run in cmd/livecdn.
 const repoRoot = "../.."
 
-func runPlanForTest(t *testing.T, args ...string) (stdout, stderr string, err error) {
+// runForTest runs a command's run function in-process and returns what it wrote.
+func runForTest(t *testing.T, run func(context.Context, []string, io.Writer, io.Writer) error, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err = runPlan(context.Background(), args, &out, &errOut)
+	err = run(context.Background(), args, &out, &errOut)
 	return out.String(), errOut.String(), err
+}
+
+func runPlanForTest(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	return runForTest(t, runPlan, args...)
 }
 
 // TestPlanAnimecon checks the figures a person reads off the animecon plan, then compares the whole

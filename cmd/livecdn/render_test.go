@@ -28,9 +28,7 @@ const renderTestdata = "testdata/render"
 
 func runRenderForTest(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	err = runRender(context.Background(), args, &out, &errOut)
-	return out.String(), errOut.String(), err
+	return runForTest(t, runRender, args...)
 }
 
 // renderStacks are the stacks the golden renders cover: every committed event stack, so a pull request
