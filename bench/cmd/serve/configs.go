@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,9 +20,20 @@ type config struct {
 	text   string
 	listen string // HOST:PORT
 	prefix string // URL path the HLS files are under
+	// workers is the number of nginx worker processes the text starts (1
+	// unless the TLS benchmark changed worker_processes).
+	workers int
+	// client is how clients reach an HTTPS listener (trusting the
+	// benchmark's throwaway certificate); nil for plain HTTP.
+	client *tls.Config
 }
 
-func (c config) base() string { return "http://" + c.listen }
+func (c config) base() string {
+	if c.client != nil {
+		return "https://" + c.listen
+	}
+	return "http://" + c.listen
+}
 
 // renderOurs renders livecdn's edge config exactly as production does, with
 // a lab-style layout under dir and the benchmark's files as its HLS
@@ -70,7 +82,7 @@ func renderOurs(name, dir, files, stream, host string) (config, error) {
 	if err != nil {
 		return config{}, fmt.Errorf("render edge config: %w", err)
 	}
-	return config{name: name, dir: dir, text: text, listen: httpAddr, prefix: nginx.HLSPath}, nil
+	return config{name: name, dir: dir, text: text, listen: httpAddr, prefix: nginx.HLSPath, workers: 1}, nil
 }
 
 // renderStock renders Debian's stock config (stock.conf.tmpl) over files.
@@ -88,7 +100,7 @@ func renderStock(name, dir, files, host string) (config, error) {
 	}); err != nil {
 		return config{}, fmt.Errorf("render stock config: %w", err)
 	}
-	return config{name: name, dir: dir, text: text.String(), listen: addr, prefix: "/"}, nil
+	return config{name: name, dir: dir, text: text.String(), listen: addr, prefix: "/", workers: 1}, nil
 }
 
 // ablation is our config with one thing changed, to attribute the cost

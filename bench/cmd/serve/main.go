@@ -14,6 +14,12 @@
 //
 // One worker is not a benchmark choice: nginx-rtmp runs static pulls only in
 // worker 0, so livecdn's edge must run `worker_processes 1`.
+//
+// With -tls it measures HTTPS instead (tls.go): the edges' TLS block added to
+// our rendered config and to stock, against plain HTTP, with one and two
+// workers, kTLS where the kernel has it, and a second nginx without the RTMP
+// module serving the same HLS directory; on synthetic 1.5 MB segments and a
+// 1 KB playlist, with keep-alive and with a new connection per request.
 package main
 
 import (
@@ -53,6 +59,7 @@ type options struct {
 	requests    int
 	summary     string
 	command     string
+	tls         bool
 }
 
 func main() {
@@ -69,6 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.segments, "segments", 3, "segments to capture from the lab edge")
 	fs.StringVar(&o.cost, "cost", "ablate", "instruction counts under valgrind: off, compare (ours and stock) or ablate (also ours minus one directive at a time)")
 	fs.IntVar(&o.requests, "requests", 1000, "requests per workload and config when counting instructions (a multiple of 8)")
+	fs.BoolVar(&o.tls, "tls", false, "instead of ours vs stock over HTTP, measure HTTPS: HTTP vs HTTPS (and kTLS where the kernel has it), 1 vs 2 workers, ours vs stock with the edges' TLS block, and a second nginx without RTMP, on 1.5 MB segments and a 1 KB playlist")
 	fs.StringVar(&o.summary, "summary", "", "append the summary rows to this file (used by bench/run.sh)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -98,6 +106,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// nginx started as root runs its workers as nobody: they must reach the files.
 	if err := os.Chmod(work, 0o755); err != nil {
 		return err
+	}
+	if o.tls {
+		return tlsBench(ctx, stdout, stderr, o, work)
 	}
 	fmt.Fprintln(stderr, "serve: capturing segments from a lab edge")
 	set, err := captureSegments(ctx, filepath.Join(work, "hls"), o.segments)

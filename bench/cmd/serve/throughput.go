@@ -17,6 +17,9 @@ import (
 type workload struct {
 	name, desc string
 	files      []string
+	// header is an extra request header, e.g. `Connection: close` for a
+	// new connection per request.
+	header string
 }
 
 // wrkRun is one wrk run against one server, with the worker's CPU time.
@@ -78,20 +81,23 @@ func (s *server) bench(ctx context.Context, work string, w workload, o options) 
 	if err := os.WriteFile(script, []byte(wrkScript(paths)), 0o644); err != nil {
 		return wrkRun{}, err
 	}
-	cpu0, err := measure.CPUTime(s.worker)
+	cpu0, err := s.cpuTime()
 	if err != nil {
 		return wrkRun{}, err
 	}
 	// wrk stops by itself after -d; the context adds a hard bound.
 	wctx, cancel := context.WithTimeout(ctx, o.duration+30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(wctx, "wrk", "-t1", fmt.Sprintf("-c%d", o.connections),
-		fmt.Sprintf("-d%ds", int(o.duration.Seconds())), "--timeout", "10s", "-s", script, s.base()+paths[0])
+	args := []string{"-t1", fmt.Sprintf("-c%d", o.connections), fmt.Sprintf("-d%ds", int(o.duration.Seconds())), "--timeout", "10s", "-s", script}
+	if w.header != "" {
+		args = append(args, "-H", w.header)
+	}
+	cmd := exec.CommandContext(wctx, "wrk", append(args, s.base()+paths[0])...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return wrkRun{}, fmt.Errorf("wrk against %s: %w\n%s", s.name, err, out)
 	}
-	cpu1, err := measure.CPUTime(s.worker)
+	cpu1, err := s.cpuTime()
 	if err != nil {
 		return wrkRun{}, err
 	}
