@@ -15,6 +15,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -169,7 +170,40 @@ func tlsBench(ctx context.Context, stdout, stderr io.Writer, o options, work str
 			}
 		}
 	}
-	return tlsReport(stdout, o, set, variants, servers, workloads, results, kernelKTLS, ktlsUsed)
+	var negotiated string
+	for _, s := range servers {
+		if s.client != nil {
+			negotiated = opensslNegotiates(ctx, s.listen)
+			break
+		}
+	}
+	return tlsReport(stdout, o, set, variants, servers, workloads, results, kernelKTLS, ktlsUsed, negotiated)
+}
+
+// opensslNegotiates is the protocol and cipher suite a client with
+// OpenSSL's defaults (as wrk uses them) gets from addr, as `openssl
+// s_client -brief` reports them.
+func opensslNegotiates(ctx context.Context, addr string) string {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, "openssl", "s_client", "-connect", addr, "-brief")
+	cmd.Stdin = strings.NewReader("")
+	out, err := cmd.CombinedOutput()
+	if err != nil && len(out) == 0 {
+		return fmt.Sprintf("unknown (openssl s_client: %v)", err)
+	}
+	var got []string
+	for _, line := range strings.Split(string(out), "\n") {
+		for _, key := range []string{"Protocol version: ", "Ciphersuite: ", "Peer Temp Key: "} {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), key); ok {
+				got = append(got, v)
+			}
+		}
+	}
+	if len(got) == 0 {
+		return "unknown (openssl s_client printed no handshake)"
+	}
+	return strings.Join(got, ", ")
 }
 
 func reversed(s []*server) []*server {
@@ -364,7 +398,7 @@ const edgeGoalMBps = 0.7 * 10e3 / 8
 const edgeGoalCores = 2.0
 
 func tlsReport(w io.Writer, o options, set fileSet, variants []variant, servers []*server, workloads []workload,
-	results map[string]map[string][]wrkRun, kernelKTLS bool, ktlsUsed map[string]int64) error {
+	results map[string]map[string][]wrkRun, kernelKTLS bool, ktlsUsed map[string]int64, negotiated string) error {
 	fmt.Fprintln(w, "### Edge HTTPS: HTTP vs HTTPS, 1 vs 2 workers, ours vs stock (same TLS block)")
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Same nginx binary, the same files, wrk -t1 -c%d on loopback, %d rounds of %s per workload and server, every server back to back in each round and in reverse order every other round. HTTPS = the edges' TLS block (TLS 1.2/1.3, ECDHE AES-GCM/CHACHA20, shared session cache, no tickets) with a throwaway ECDSA P-256 certificate; wrk negotiates TLS 1.3 with HTTP/1.1 and never resumes a session, so every new connection is a full handshake. CPU = utime+stime of all nginx workers from /proc/PID/stat around each wrk run; GB = bytes wrk read (headers included), 10^9. Busy = CPU / wall time (2 workers can exceed 100%%).\n\n",
@@ -393,6 +427,7 @@ func tlsReport(w io.Writer, o options, set fileSet, variants []variant, servers 
 	}
 	measure.Table(w, []string{"workload", "server", "requests/s (per round)", "MB/s", "CPU s per GB", "CPU us per request", "busy", "errors"}, rows)
 	fmt.Fprintln(w)
+	fmt.Fprintf(w, "A client with OpenSSL's defaults (wrk's) negotiates: %s.\n\n", negotiated)
 	for _, wl := range workloads {
 		fmt.Fprintf(w, "- %s: %s\n", wl.name, wl.desc)
 	}
