@@ -39,6 +39,8 @@ type Stack struct {
 	Settings *config.Settings
 	// Plan is the capacity plan the edges come from.
 	Plan plan.Result
+	// Scheme is how viewers reach the edges.
+	Scheme Scheme
 	// Origin is the origin machine; Origin.BYO says it is the team's own.
 	Origin Machine
 	// Edges are the edge machines, region by region.
@@ -69,6 +71,9 @@ type Machine struct {
 	// Hostnames are the DNS names that answer with this machine's address;
 	// nil without DNS.
 	Hostnames []string
+	// Name under the stack's domain that the certificate covers and URLs
+	// use (EdgeHost, IngestHost); empty when the stack serves plain HTTP.
+	TLSName string
 
 	render func(Cloud) (Files, error)
 }
@@ -81,6 +86,10 @@ type Cloud struct {
 	OriginAddress netip.Addr
 	// StreamKey is the publish key; edges get a relay token derived from it.
 	StreamKey string
+	// Certificate and CertificateKey are the stack's PEM certificate chain
+	// and its key, which the edges (HTTPS) and the origin (RTMPS) serve;
+	// both empty on a stack that serves plain HTTP.
+	Certificate, CertificateKey string
 }
 
 // Files are the complete text one machine gets.
@@ -115,8 +124,11 @@ const (
 	StatPort = 8080
 	// HTTPPort serves viewers on the edges.
 	HTTPPort = 80
-	// HTTPSPort is open on the edges for a certificate added later.
+	// HTTPSPort serves viewers over TLS on the edges of a stack with a domain.
 	HTTPSPort = 443
+	// RTMPSPort takes the encoder over TLS on the origin of a stack with a
+	// domain: the port venue networks let out, where 1935 is often blocked.
+	RTMPSPort = 443
 	// SSHPort lets admins in.
 	SSHPort = 22
 	// authListen is the origin's loopback-only on_publish/on_play server.
@@ -132,7 +144,7 @@ func New(s *config.Settings) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	st := &Stack{Settings: s, Plan: p}
+	st := &Stack{Settings: s, Plan: p, Scheme: SchemeOf(s)}
 	stream := Stream(s.Stream)
 	site, err := site(s, stream)
 	if err != nil {
@@ -155,6 +167,9 @@ func New(s *config.Settings) (*Stack, error) {
 		}
 	}
 	st.Origin = Machine{Name: OriginName, Role: RoleOrigin, Region: s.Origin.Region, Size: s.Origin.Size}
+	if s.HTTPS() {
+		st.Origin.TLSName = IngestHost(s.Domain)
+	}
 	byo := s.Origin.BYO
 	if byo != nil {
 		st.Origin.Region, st.Origin.Size = "", ""
@@ -181,9 +196,13 @@ func New(s *config.Settings) (*Stack, error) {
 	for _, r := range p.Regions {
 		for i := 1; i <= r.Edges; i++ {
 			name := r.Region + "-" + strconv.Itoa(i)
+			tlsName := ""
+			if s.HTTPS() {
+				tlsName = EdgeHost(s.Domain, name)
+			}
 			st.Edges = append(st.Edges, Machine{
 				Name: name, Role: RoleEdge, Region: r.Region, Size: r.Size,
-				Inbound: edgeInbound(s),
+				Inbound: edgeInbound(s), TLSName: tlsName,
 				render: func(c Cloud) (Files, error) {
 					if !c.OriginAddress.IsValid() {
 						return Files{}, errors.New("the origin's address is not known")
@@ -219,15 +238,26 @@ func New(s *config.Settings) (*Stack, error) {
 	return st, nil
 }
 
+// Host is how URLs name the machine at address: its TLSName when the stack
+// serves HTTPS (the certificate covers names, not addresses), the address
+// otherwise.
+func (m Machine) Host(address netip.Addr) string {
+	if m.TLSName != "" {
+		return m.TLSName
+	}
+	return HostOf(address)
+}
+
 // Machines lists the origin, then the edges.
 func (st *Stack) Machines() []Machine {
 	return append([]Machine{st.Origin}, st.Edges...)
 }
 
-// Check renders every machine with stand-ins for the cloud's values, so a
-// stack the renderers refuse is refused before anything is created.
-func (st *Stack) Check(streamKey string) error {
-	c := Cloud{OriginAddress: PlaceholderOriginAddress, StreamKey: streamKey}
+// Check renders every machine with the secrets in c and, for the origin's
+// address, a stand-in, so a stack the renderers refuse is refused before
+// anything is created.
+func (st *Stack) Check(c Cloud) error {
+	c.OriginAddress = PlaceholderOriginAddress
 	if st.Origin.BYO {
 		c.OriginAddress = st.Origin.Address
 	}
@@ -290,7 +320,7 @@ func PlayerCandidates(s *config.Settings) []string {
 	}
 	var out []string
 	for _, r := range config.Regions() {
-		out = append(out, BaseURL(RegionHost(s.Domain, r.Slug)))
+		out = append(out, BaseURL(SchemeOf(s), RegionHost(s.Domain, r.Slug)))
 	}
 	return out
 }

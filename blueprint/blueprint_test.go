@@ -31,7 +31,7 @@ func TestAnimeconMachines(t *testing.T) {
 	require.Equal(t, "c-4", st.Origin.Size)
 	require.Equal(t, []string{"ingest.live.example.org"}, st.Origin.Hostnames)
 	require.Equal(t, []string{"ams3-2.live.example.org", "ams3.live.example.org", "live.example.org"}, st.Edges[1].Hostnames)
-	require.NoError(t, st.Check("a-stream-key-long-enough-0123456789"))
+	require.NoError(t, st.Check(Cloud{StreamKey: "a-stream-key-long-enough-0123456789"}))
 }
 
 func TestFirewallRulesAdmitWhatEachRoleNeeds(t *testing.T) {
@@ -39,6 +39,7 @@ func TestFirewallRulesAdmitWhatEachRoleNeeds(t *testing.T) {
 	s := st.Settings
 	require.Equal(t, []Rule{
 		{Protocol: "tcp", Ports: "1935", Sources: s.IngestCIDRs},
+		{Protocol: "tcp", Ports: "443", Sources: s.IngestCIDRs}, // RTMPS
 		{Protocol: "tcp", Ports: "1935", SourceRoles: []Role{RoleEdge}},
 		{Protocol: "tcp", Ports: "22", Sources: s.AdminCIDRs},
 		{Protocol: "tcp", Ports: "8080", Sources: s.AdminCIDRs},
@@ -85,7 +86,7 @@ func TestThePlayerPageCarriesEveryRegionsName(t *testing.T) {
 	require.Len(t, f.Site, 1)
 	page := f.Site[0].Content
 	for _, r := range config.Regions() {
-		require.Contains(t, page, `"http://`+r.Slug+`.live.example.org"`)
+		require.Contains(t, page, `"https://`+r.Slug+`.live.example.org"`)
 	}
 	require.Contains(t, f.UserData, strings.Split(page, "\n")[0])
 
@@ -109,8 +110,8 @@ func TestAnEdgeNeedsTheOriginsAddress(t *testing.T) {
 
 func TestURLs(t *testing.T) {
 	stream := Stream(config.Stream{Name: "animecon"})
-	require.Equal(t, "http://ams3.live.example.org/hls/animecon.m3u8", PlaylistURL("ams3.live.example.org", stream))
-	require.Equal(t, "http://[2001:db8::1]/healthz", HealthURL(HostOf(netip.MustParseAddr("2001:db8::1"))))
+	require.Equal(t, "http://ams3.live.example.org/hls/animecon.m3u8", PlaylistURL(HTTP, "ams3.live.example.org", stream))
+	require.Equal(t, "http://[2001:db8::1]/healthz", HealthURL(HTTP, HostOf(netip.MustParseAddr("2001:db8::1"))))
 	require.Equal(t, "rtmp://203.0.113.5:1935/live/animecon", IngestURL("203.0.113.5", stream))
 	require.Equal(t, "rtmp://203.0.113.5:1935/live", IngestServer("203.0.113.5"))
 	require.Equal(t, "203.0.113.5:1935", OriginPull(netip.MustParseAddr("203.0.113.5")))

@@ -36,17 +36,21 @@ var icmp = Rule{Protocol: "icmp", Sources: Anywhere}
 // originInbound admits the encoder from the venue only, the edges by their
 // role (so adding an edge never changes the origin), and admins.
 func originInbound(s *config.Settings) []Rule {
-	return []Rule{
-		tcp(RTMPPort, s.IngestCIDRs),
+	rules := []Rule{tcp(RTMPPort, s.IngestCIDRs)}
+	if s.HTTPS() {
+		// RTMPS, from the same encoder networks as RTMP.
+		rules = append(rules, tcp(RTMPSPort, s.IngestCIDRs))
+	}
+	return append(rules,
 		tcp(RTMPPort, nil, RoleEdge),
 		tcp(SSHPort, s.AdminCIDRs),
 		tcp(StatPort, s.AdminCIDRs),
 		icmp,
-	}
+	)
 }
 
-// edgeInbound admits viewers on HTTP (and HTTPS, for a certificate added
-// later) and admins on ssh. RTMP stays closed: the edge's RTMP server
+// edgeInbound admits viewers on HTTP and HTTPS (on a stack without a
+// domain nothing listens on 443) and admins on ssh. RTMP stays closed: the edge's RTMP server
 // listens on loopback only.
 func edgeInbound(s *config.Settings) []Rule {
 	return []Rule{

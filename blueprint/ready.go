@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"net"
 	"net/netip"
+	"strconv"
 	"text/template"
 
 	"github.com/livecdn/livecdn/nginx"
@@ -24,6 +26,7 @@ type readyView struct {
 	Role, Name, Address   string
 	Edge                  bool
 	HealthURL, StatURL    string
+	Resolve               string
 	IngestApp, EdgeHeader string
 	LimitSeconds          int
 }
@@ -34,7 +37,10 @@ type readyView struct {
 // first boot, does not), and with 200 while the origin at origin has a
 // publisher; an origin's stat page shows the ingest application. It exits 0
 // when ready, or non-zero after ReadyLimit seconds saying what answered and
-// where to look. It needs sh and curl. Nothing may point at a machine
+// where to look. On a stack that serves HTTPS the edge is asked over HTTPS
+// under its name, so the check also proves it serves the certificate (curl
+// verifies it against the system's CAs, or CURL_CA_BUNDLE). It needs sh and
+// curl. Nothing may point at a machine
 // before its check passed: `pulumi up` runs it (pulumi-command) before the
 // DNS records, pool origins and the reserved IP take the new address.
 func (m Machine) ReadyCheck(address, origin netip.Addr) (string, error) {
@@ -49,7 +55,12 @@ func (m Machine) ReadyCheck(address, origin netip.Addr) (string, error) {
 		LimitSeconds: ReadyLimit,
 	}
 	if m.Role == RoleEdge {
-		v.HealthURL = HealthURL(HostOf(address))
+		v.HealthURL = HealthURL(m.Scheme(), m.Host(address))
+		if m.TLSName != "" {
+			// The name may not resolve yet (or still to the machine this
+			// one replaces): ask this machine under its name.
+			v.Resolve = net.JoinHostPort(m.TLSName, strconv.Itoa(HTTPSPort)) + ":" + HostOf(address)
+		}
 	} else {
 		v.StatURL = StatURL(HostOf(address))
 	}
@@ -58,4 +69,12 @@ func (m Machine) ReadyCheck(address, origin netip.Addr) (string, error) {
 		return "", fmt.Errorf("%s %s: ready check: %w", m.Role, m.Name, err)
 	}
 	return b.String(), nil
+}
+
+// Scheme is how the machine serves viewers (and, on the origin, the encoder).
+func (m Machine) Scheme() Scheme {
+	if m.TLSName != "" {
+		return HTTPS
+	}
+	return HTTP
 }

@@ -30,7 +30,10 @@ func TestReadyChecksPassShellcheck(t *testing.T) {
 	}
 	script, err := st.Edges[0].ReadyCheck(edge, origin)
 	require.NoError(t, err)
-	require.Contains(t, script, "url='http://203.0.113.20/healthz'")
+	// HTTPS under the edge's name, asked at its address: the name may not
+	// point there yet.
+	require.Contains(t, script, "url='https://ams3-1.live.example.org/healthz'")
+	require.Contains(t, script, "--resolve 'ams3-1.live.example.org:443:203.0.113.20'")
 	require.Contains(t, script, "stat='http://203.0.113.10:8080/stat'")
 	require.Contains(t, script, "= 'ams3-1'")
 

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/livecdn/livecdn/config"
 	"github.com/livecdn/livecdn/nginx"
 )
 
@@ -29,28 +30,59 @@ func HostOf(a netip.Addr) string {
 	return a.String()
 }
 
-// BaseURL is the viewers' URL of a host (a name or HostOf an address) on an
-// edge, without a path: what the player page fails over between.
-func BaseURL(host string) string { return "http://" + host }
+// Scheme is how viewers reach the edges: "https" whenever the stack has a
+// domain (a certificate needs a name), "http" otherwise (the dev stack).
+type Scheme string
 
-// PlayerURL is the player page on host.
-func PlayerURL(host string) string { return BaseURL(host) + "/" }
+const (
+	// HTTP serves viewers without TLS; only a stack without a domain does.
+	HTTP Scheme = "http"
+	// HTTPS serves viewers over TLS with the stack's certificate.
+	HTTPS Scheme = "https"
+)
 
-// PlaylistURL is what players open on host.
-func PlaylistURL(host string, s nginx.Stream) string { return BaseURL(host) + s.PlaylistPath() }
-
-// HealthURL answers 200 on host while its edge serves a fresh stream.
-func HealthURL(host string) string { return BaseURL(host) + nginx.HealthPath }
-
-// IngestURL is where the encoder publishes on host (the stream key goes in
-// the encoder's key field, or as ?key= after it).
-func IngestURL(host string, s nginx.Stream) string {
-	return "rtmp://" + net.JoinHostPort(host, strconv.Itoa(RTMPPort)) + "/" + nginx.IngestApp + "/" + s.Name
+// SchemeOf is the scheme a stack serves viewers with.
+func SchemeOf(s *config.Settings) Scheme {
+	if s.HTTPS() {
+		return HTTPS
+	}
+	return HTTP
 }
 
-// IngestServer is the encoder's "Server" field: IngestURL without the stream.
+// BaseURL is the viewers' URL of a host (a name or HostOf an address) on an
+// edge, without a path: what the player page fails over between.
+func BaseURL(sc Scheme, host string) string { return string(sc) + "://" + host }
+
+// PlayerURL is the player page on host.
+func PlayerURL(sc Scheme, host string) string { return BaseURL(sc, host) + "/" }
+
+// PlaylistURL is what players open on host.
+func PlaylistURL(sc Scheme, host string, s nginx.Stream) string {
+	return BaseURL(sc, host) + s.PlaylistPath()
+}
+
+// HealthURL answers 200 on host while its edge serves a fresh stream.
+func HealthURL(sc Scheme, host string) string { return BaseURL(sc, host) + nginx.HealthPath }
+
+// IngestURL is where the encoder publishes RTMP on host (the stream key
+// goes in the encoder's key field, or as ?key= after it).
+func IngestURL(host string, s nginx.Stream) string { return IngestServer(host) + "/" + s.Name }
+
+// IngestServer is the encoder's "Server" field for RTMP: IngestURL without
+// the stream.
 func IngestServer(host string) string {
 	return "rtmp://" + net.JoinHostPort(host, strconv.Itoa(RTMPPort)) + "/" + nginx.IngestApp
+}
+
+// RTMPSIngestURL is where the encoder publishes RTMP over TLS: by name,
+// which the certificate covers, on 443, which venue networks let out.
+func RTMPSIngestURL(host string, s nginx.Stream) string {
+	return RTMPSIngestServer(host) + "/" + s.Name
+}
+
+// RTMPSIngestServer is the encoder's "Server" field for RTMPS.
+func RTMPSIngestServer(host string) string {
+	return "rtmps://" + net.JoinHostPort(host, strconv.Itoa(RTMPSPort)) + "/" + nginx.IngestApp
 }
 
 // OriginPull is the origin's RTMP address the edges pull from: an address,

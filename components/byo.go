@@ -41,8 +41,9 @@ type BYOOriginArgs struct {
 	HostKey string
 	// PrivateKey is the ssh private key. Required; keep it secret.
 	PrivateKey pulumi.StringInput
-	// StreamKey is the publish key. Required; keep it secret.
-	StreamKey pulumi.StringInput
+	// Secrets are what the bootstrap script embeds: the stream key and the
+	// certificate of its RTMPS. StreamKey required.
+	Secrets Secrets
 	// Stream names the stream in the IngestURL output. Required.
 	Stream nginx.Stream
 }
@@ -50,18 +51,15 @@ type BYOOriginArgs struct {
 // NewBYOOrigin configures a bring-your-own origin over ssh. A changed config
 // runs the bootstrap again, which restarts nginx.
 func NewBYOOrigin(ctx *pulumi.Context, name string, args *BYOOriginArgs, opts ...pulumi.ResourceOption) (*BYOOrigin, error) {
-	if args == nil || !args.Machine.BYO || !args.Machine.Address.IsValid() || args.HostKey == "" || args.PrivateKey == nil || args.StreamKey == nil {
-		return nil, fmt.Errorf("byo origin %q: a bring-your-own Machine, HostKey, PrivateKey and StreamKey are required", name)
+	if args == nil || !args.Machine.BYO || !args.Machine.Address.IsValid() || args.HostKey == "" || args.PrivateKey == nil || args.Secrets.StreamKey == nil {
+		return nil, fmt.Errorf("byo origin %q: a bring-your-own Machine, HostKey, PrivateKey and Secrets.StreamKey are required", name)
 	}
 	o := &BYOOrigin{}
 	if err := ctx.RegisterComponentResource(BYOOriginType, name, o, opts...); err != nil {
 		return nil, err
 	}
 	m := args.Machine
-	script := pulumi.ToSecret(args.StreamKey.ToStringOutput().ApplyT(func(key string) (string, error) {
-		files, err := m.Render(blueprint.Cloud{OriginAddress: m.Address, StreamKey: key})
-		return files.Bootstrap, err
-	})).(pulumi.StringOutput)
+	script := args.Secrets.file(m, nil, bootstrapOf)
 
 	port := args.Port
 	if port == 0 {

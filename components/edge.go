@@ -29,6 +29,8 @@ type EdgeNode struct {
 	HLSURL pulumi.StringOutput `pulumi:"hlsUrl"`
 	// HealthURL answers 200 while the edge serves a fresh stream.
 	HealthURL pulumi.StringOutput `pulumi:"healthUrl"`
+	// PlayerURL is the player page on this edge.
+	PlayerURL pulumi.StringOutput `pulumi:"playerUrl"`
 	// DropletID identifies the edge droplet.
 	DropletID pulumi.IDOutput `pulumi:"dropletId"`
 }
@@ -47,9 +49,9 @@ type EdgeNodeArgs struct {
 	Tags pulumi.StringArrayInput
 	// OriginAddress is the origin's reserved IP. Required.
 	OriginAddress pulumi.StringInput
-	// StreamKey is the publish key the edge's relay token derives from.
-	// Required; keep it secret.
-	StreamKey pulumi.StringInput
+	// Secrets are what the edge's files embed: the stream key (its relay
+	// token derives from it) and the certificate. StreamKey required.
+	Secrets Secrets
 	// Stream names the playlist in the HLSURL output. Required.
 	Stream nginx.Stream
 }
@@ -57,8 +59,8 @@ type EdgeNodeArgs struct {
 // NewEdgeNode declares an edge: droplet and firewall.
 func NewEdgeNode(ctx *pulumi.Context, name string, args *EdgeNodeArgs, opts ...pulumi.ResourceOption) (*EdgeNode, error) {
 	if args == nil || args.Machine.Role != blueprint.RoleEdge || args.SSHKeys == nil || args.Tags == nil ||
-		args.OriginAddress == nil || args.StreamKey == nil {
-		return nil, fmt.Errorf("edge %q: an edge Machine, SSHKeys, Tags, OriginAddress and StreamKey are required", name)
+		args.OriginAddress == nil || args.Secrets.StreamKey == nil {
+		return nil, fmt.Errorf("edge %q: an edge Machine, SSHKeys, Tags, OriginAddress and Secrets.StreamKey are required", name)
 	}
 	e := &EdgeNode{}
 	if err := ctx.RegisterComponentResource(EdgeNodeType, name, e, opts...); err != nil {
@@ -67,14 +69,7 @@ func NewEdgeNode(ctx *pulumi.Context, name string, args *EdgeNodeArgs, opts ...p
 	parent := pulumi.Parent(e)
 
 	m := args.Machine
-	userData := pulumi.ToSecret(pulumi.All(args.OriginAddress, args.StreamKey).ApplyT(func(in []any) (string, error) {
-		origin, err := netip.ParseAddr(in[0].(string))
-		if err != nil {
-			return "", fmt.Errorf("edge %q: the origin's address %q: %w", name, in[0], err)
-		}
-		files, err := m.Render(blueprint.Cloud{OriginAddress: origin, StreamKey: in[1].(string)})
-		return files.UserData, err
-	})).(pulumi.StringOutput)
+	userData := args.Secrets.file(m, args.OriginAddress, userDataOf)
 
 	inbound, err := inboundRules(m.Inbound, nil)
 	if err != nil {
@@ -98,10 +93,19 @@ func NewEdgeNode(ctx *pulumi.Context, name string, args *EdgeNodeArgs, opts ...p
 	e.Region = pulumi.String(m.Region).ToStringOutput()
 	e.Address = ipv4
 	e.AddressIPv6 = ipv6
-	e.HLSURL = ipv4.ApplyT(func(addr string) string {
-		return blueprint.PlaylistURL(addr, args.Stream)
+	host := ipv4.ApplyT(func(addr string) (string, error) {
+		a, err := netip.ParseAddr(addr)
+		return m.Host(a), err
 	}).(pulumi.StringOutput)
-	e.HealthURL = ipv4.ApplyT(blueprint.HealthURL).(pulumi.StringOutput)
+	e.HLSURL = host.ApplyT(func(host string) string {
+		return blueprint.PlaylistURL(m.Scheme(), host, args.Stream)
+	}).(pulumi.StringOutput)
+	e.HealthURL = host.ApplyT(func(host string) string {
+		return blueprint.HealthURL(m.Scheme(), host)
+	}).(pulumi.StringOutput)
+	e.PlayerURL = host.ApplyT(func(host string) string {
+		return blueprint.PlayerURL(m.Scheme(), host)
+	}).(pulumi.StringOutput)
 	e.DropletID = droplet.ID()
 	if err := ctx.RegisterResourceOutputs(e, pulumi.Map{
 		"region":      e.Region,
@@ -109,6 +113,7 @@ func NewEdgeNode(ctx *pulumi.Context, name string, args *EdgeNodeArgs, opts ...p
 		"addressIpv6": e.AddressIPv6,
 		"hlsUrl":      e.HLSURL,
 		"healthUrl":   e.HealthURL,
+		"playerUrl":   e.PlayerURL,
 		"dropletId":   e.DropletID,
 	}); err != nil {
 		return nil, fmt.Errorf("edge %q: outputs: %w", name, err)

@@ -41,8 +41,9 @@ type OriginArgs struct {
 	// EdgeTag is the tag every edge carries; the firewall admits RTMP from
 	// it, so adding an edge never changes the origin. Required.
 	EdgeTag pulumi.StringInput
-	// StreamKey is the publish key. Required; keep it secret.
-	StreamKey pulumi.StringInput
+	// Secrets are what the origin's files embed: the stream key and the
+	// certificate of its RTMPS. StreamKey required.
+	Secrets Secrets
 	// Stream names the stream in the IngestURL output. Required.
 	Stream nginx.Stream
 }
@@ -53,8 +54,8 @@ const DefaultImage = "debian-12-x64"
 // NewOrigin declares the origin: droplet, reserved IP and firewall.
 func NewOrigin(ctx *pulumi.Context, name string, args *OriginArgs, opts ...pulumi.ResourceOption) (*Origin, error) {
 	if args == nil || args.Machine.Role != blueprint.RoleOrigin || args.Machine.BYO || args.SSHKeys == nil ||
-		args.EdgeTag == nil || args.StreamKey == nil {
-		return nil, fmt.Errorf("origin %q: an origin droplet Machine, SSHKeys, EdgeTag and StreamKey are required", name)
+		args.EdgeTag == nil || args.Secrets.StreamKey == nil {
+		return nil, fmt.Errorf("origin %q: an origin droplet Machine, SSHKeys, EdgeTag and Secrets.StreamKey are required", name)
 	}
 	o := &Origin{}
 	if err := ctx.RegisterComponentResource(OriginType, name, o, opts...); err != nil {
@@ -63,12 +64,7 @@ func NewOrigin(ctx *pulumi.Context, name string, args *OriginArgs, opts ...pulum
 	parent := pulumi.Parent(o)
 
 	m := args.Machine
-	// The user data holds the stream key, so it is rendered from the secret
-	// and stays secret.
-	userData := pulumi.ToSecret(args.StreamKey.ToStringOutput().ApplyT(func(key string) (string, error) {
-		files, err := m.Render(blueprint.Cloud{StreamKey: key})
-		return files.UserData, err
-	})).(pulumi.StringOutput)
+	userData := args.Secrets.file(m, nil, userDataOf)
 
 	inbound, err := inboundRules(m.Inbound, map[blueprint.Role]pulumi.StringInput{blueprint.RoleEdge: args.EdgeTag})
 	if err != nil {

@@ -6,11 +6,40 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/livecdn/livecdn/internal/throwaway"
 )
 
 const testStreamKey = "k3y-0123456789_abcdef"
+
+// otherLeaf is another certificate, whose key does not match testLeaf's.
+var otherLeaf = func() throwaway.Leaf {
+	ca, err := throwaway.NewCA("livecdn config test")
+	if err != nil {
+		panic(err)
+	}
+	leaf, err := ca.Issue([]string{"live.animecon.tv"}, time.Now().AddDate(0, 3, 0))
+	if err != nil {
+		panic(err)
+	}
+	return leaf
+}()
+
+// testLeaf is a certificate for the valid stack's domain from a throwaway CA.
+var testLeaf = func() throwaway.Leaf {
+	ca, err := throwaway.NewCA("livecdn config test")
+	if err != nil {
+		panic(err)
+	}
+	leaf, err := ca.Issue([]string{"live.animecon.tv", "*.live.animecon.tv"}, time.Now().AddDate(0, 3, 0))
+	if err != nil {
+		panic(err)
+	}
+	return leaf
+}()
 
 // stack is a program-mode configuration: raw values as Pulumi hands them over, plus the secret keys.
 type stack struct {
@@ -22,7 +51,7 @@ type stack struct {
 func validStack() stack {
 	return stack{
 		values: map[string]string{
-			KeyEvent: `{"name":"AnimeCon 2026"}`,
+			KeyEvent: `{"name":"AnimeCon 2026","end":"2026-12-13"}`,
 			KeyStream: `{"name":"animecon","renditions":[` +
 				`{"name":"1080p","width":1920,"height":1080,"videoKbps":5000},` +
 				`{"name":"720p","width":1280,"height":720,"videoKbps":2800}]}`,
@@ -37,10 +66,12 @@ func validStack() stack {
 			KeySSHKeys:          `["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa","12345678"]`,
 			KeyDomain:           "live.animecon.tv",
 			KeyDNS:              `{"enabled":true,"zoneId":"0123456789abcdef0123456789abcdef"}`,
+			KeyTLSCertificate:   testLeaf.Chain,
+			KeyTLSKey:           testLeaf.Key,
 			// Other namespaces belong to the providers and must be left alone.
 			"digitalocean:token": "dop_v1_not_ours",
 		},
-		secret: map[string]bool{KeyStreamKey: true, "digitalocean:token": true},
+		secret: map[string]bool{KeyStreamKey: true, KeyTLSCertificate: true, KeyTLSKey: true, "digitalocean:token": true},
 	}
 }
 
@@ -173,6 +204,8 @@ func TestLoadValidVariants(t *testing.T) {
 			change: func(s stack) {
 				s.values[KeyDNS] = `{"enabled":false,"loadBalancing":false,"ttl":60}`
 				s.values[KeyDomain] = ""
+				delete(s.values, KeyTLSCertificate)
+				delete(s.values, KeyTLSKey)
 			},
 			check: func(t *testing.T, s *Settings) {
 				require.Empty(t, s.Domain)
@@ -249,6 +282,16 @@ func TestLoadValidVariants(t *testing.T) {
 			check: func(t *testing.T, s *Settings) { require.Equal(t, []string{"987654"}, s.SSHKeys) },
 		},
 		{
+			name:   "cors origins sorted; the event ends at midnight after its last day",
+			change: set(KeyCORSOrigins, `["https://www.animecon.example","http://localhost:8000"]`),
+			check: func(t *testing.T, s *Settings) {
+				require.Equal(t, []string{"http://localhost:8000", "https://www.animecon.example"}, s.CORSOrigins)
+				require.Equal(t, time.Date(2026, 12, 14, 0, 0, 0, 0, time.UTC), s.EventEnd)
+				require.True(t, s.HTTPS())
+				require.Equal(t, testLeaf.Chain, s.TLS.Certificate.Reveal())
+			},
+		},
+		{
 			name:   "empty optional ssh key default is unset",
 			change: func(s stack) { s.values[KeyOriginSSHPrivateKey] = "" },
 			check:  func(t *testing.T, s *Settings) { require.False(t, s.OriginSSHPrivateKey.IsSet()) },
@@ -298,6 +341,26 @@ func TestLoadInvalid(t *testing.T) {
 		{"object given as text", set(KeyOrigin, "ams3"), []string{`livecdn:origin: want an object with fields byo, region, size, got "ams3"`}, ""},
 		{"list given as text", set(KeyEdges, "ams3"), []string{`livecdn:edges: want a list, got "ams3"`}, ""},
 		{"missing event", del(KeyEvent), []string{"livecdn:event.name: required", "pulumi config set --path 'livecdn:event.name' 'AnimeCon 2026'"}, ""},
+		{"event end missing with a domain", set(KeyEvent, `{"name":"AnimeCon 2026"}`),
+			[]string{"livecdn:event.end: required with livecdn:domain", "pulumi config set --path 'livecdn:event.end'"}, ""},
+		{"event end not a date", set(KeyEvent, `{"name":"AnimeCon 2026","end":"13.12.2026"}`),
+			[]string{`livecdn:event.end: "13.12.2026" is not a date`, "YYYY-MM-DD"}, ""},
+		{"certificate missing with a domain", both(del(KeyTLSCertificate), del(KeyTLSKey)),
+			[]string{"livecdn:tlsCertificate: not set: live.animecon.tv serves viewers and the encoder over HTTPS", "livecdn cert --stack"}, ""},
+		{"key missing", del(KeyTLSKey),
+			[]string{"livecdn:tlsKey: not set, while the other half of the certificate is", "livecdn cert --stack"}, ""},
+		{"certificate and key do not match", set(KeyTLSKey, otherLeaf.Key),
+			[]string{"livecdn:tlsCertificate: the certificate and key do not form a pair"}, otherLeaf.Key},
+		{"certificate in plain text", func(s stack) { s.secret[KeyTLSKey] = false },
+			[]string{"livecdn:tlsKey: must be set as a secret"}, testLeaf.Key},
+		{"certificate without a domain", both(set(KeyDomain, ""), set(KeyDNS, `{"enabled":false}`)),
+			[]string{"livecdn:tlsCertificate: a certificate needs a name", "pulumi config rm livecdn:tlsCertificate"}, ""},
+		{"cors origin with a path", set(KeyCORSOrigins, `["https://www.animecon.example/stream"]`),
+			[]string{`livecdn:corsOrigins[0]: "https://www.animecon.example/stream" is not a web origin`}, ""},
+		{"cors origin with a trailing slash", set(KeyCORSOrigins, `["https://www.animecon.example/"]`),
+			[]string{`livecdn:corsOrigins[0]: "https://www.animecon.example/" has a trailing slash`, "'livecdn:corsOrigins[0]' https://www.animecon.example"}, ""},
+		{"cors origin without a scheme", set(KeyCORSOrigins, `["www.animecon.example"]`),
+			[]string{`livecdn:corsOrigins[0]: "www.animecon.example" is not a web origin`}, ""},
 		{"event name with a newline", set(KeyEvent, `{"name":"Anime\nCon"}`), []string{"livecdn:event.name", `"Anime\nCon" contains control characters`}, ""},
 		{"missing stream", del(KeyStream), []string{"livecdn:stream.name: required"}, ""},
 		{"stream name with spaces", set(KeyStream, `{"name":"Main Stream"}`),

@@ -36,6 +36,16 @@ const (
 	KeyDomain = Namespace + ":domain"
 	// KeyDNS configures the Cloudflare records (and optional load balancer) for KeyDomain.
 	KeyDNS = Namespace + ":dns"
+	// KeyTLSCertificate is the PEM certificate chain (leaf first) the edges and the origin's RTMPS serve
+	// for KeyDomain and every name under it; `livecdn cert` stores it.
+	KeyTLSCertificate = Namespace + ":tlsCertificate"
+	// KeyTLSKey is the PEM private key of KeyTLSCertificate.
+	KeyTLSKey = Namespace + ":tlsKey"
+	// KeyACMEAccount is the ACME account `livecdn cert` orders certificates with (JSON), so a renewal
+	// reuses it instead of registering again.
+	KeyACMEAccount = Namespace + ":acmeAccount"
+	// KeyCORSOrigins lists the websites (https://ORIGIN) whose pages may fetch the stream; empty allows any.
+	KeyCORSOrigins = Namespace + ":corsOrigins"
 )
 
 // Limits on edges. DigitalOcean firewalls allow only 10 Droplet IDs, so the firewalls target edges by tag,
@@ -65,8 +75,9 @@ const (
 // Keys returns every key this project reads, sorted; any other `livecdn:` key in a stack is an error.
 func Keys() []string {
 	keys := []string{
-		KeyAcceptBroadCIDRs, KeyAdminCIDRs, KeyAudience, KeyDNS, KeyDomain, KeyEdges, KeyEvent, KeyIngestCIDRs,
-		KeyOrigin, KeyOriginSSHPrivateKey, KeySSHKeys, KeyStream, KeyStreamKey,
+		KeyACMEAccount, KeyAcceptBroadCIDRs, KeyAdminCIDRs, KeyAudience, KeyCORSOrigins, KeyDNS, KeyDomain,
+		KeyEdges, KeyEvent, KeyIngestCIDRs, KeyOrigin, KeyOriginSSHPrivateKey, KeySSHKeys, KeyStream,
+		KeyStreamKey, KeyTLSCertificate, KeyTLSKey,
 	}
 	slices.Sort(keys)
 	return keys
@@ -74,6 +85,6 @@ func Keys() []string {
 
 // secretKeys are the keys that must be stored encrypted; every other key must be plain text, because its
 // value ends up in DNS, firewall rules or stack outputs where a secret would be exposed anyway.
-var secretKeys = []string{KeyOriginSSHPrivateKey, KeyStreamKey}
+var secretKeys = []string{KeyACMEAccount, KeyOriginSSHPrivateKey, KeyStreamKey, KeyTLSCertificate, KeyTLSKey}
 
 func isSecretKey(key string) bool { return slices.Contains(secretKeys, key) }

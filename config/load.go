@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -176,6 +177,7 @@ func rawValue(v any) (string, error) {
 type (
 	rawEvent struct {
 		Name *string `json:"name"`
+		End  *string `json:"end"`
 	}
 	rawStream struct {
 		Name            *string        `json:"name"`
@@ -249,6 +251,7 @@ func load(src source, deploy bool) (*Settings, error) {
 	var ev rawEvent
 	if decode(KeyEvent, &ev) {
 		s.EventName = deref(ev.Name, "")
+		s.EventEnd = parseEventEnd(&p, ev.End)
 	}
 
 	var st rawStream
@@ -257,6 +260,11 @@ func load(src source, deploy bool) (*Settings, error) {
 
 	s.StreamKey = secretFrom(src, KeyStreamKey)
 	s.OriginSSHPrivateKey = secretFrom(src, KeyOriginSSHPrivateKey)
+	s.TLS = TLS{
+		Certificate: secretFrom(src, KeyTLSCertificate),
+		Key:         secretFrom(src, KeyTLSKey),
+		ACMEAccount: secretFrom(src, KeyACMEAccount),
+	}
 
 	var origin rawOrigin
 	if decode(KeyOrigin, &origin) {
@@ -284,6 +292,10 @@ func load(src source, deploy bool) (*Settings, error) {
 	decode(KeyAcceptBroadCIDRs, &s.AcceptBroadCIDRs)
 	if decode(KeySSHKeys, &sshKeys) {
 		s.SSHKeys = sshKeys
+	}
+
+	if decode(KeyCORSOrigins, &s.CORSOrigins) && len(s.CORSOrigins) == 0 {
+		s.CORSOrigins = nil // Pulumi.yaml's default, []: any site
 	}
 
 	if present(KeyDomain) {
@@ -465,6 +477,24 @@ func (s *Settings) sort() {
 	}
 	slices.Sort(s.SSHKeys)
 	slices.Sort(s.DNS.CheckRegions)
+	slices.Sort(s.CORSOrigins)
+}
+
+// eventEndLayout is how a stack writes the event's last day.
+const eventEndLayout = "2006-01-02"
+
+// parseEventEnd reads event.end, the event's last day, as the midnight (UTC) after it.
+func parseEventEnd(p *problems, raw *string) time.Time {
+	if raw == nil {
+		return time.Time{}
+	}
+	path := KeyEvent + ".end"
+	day, err := time.Parse(eventEndLayout, *raw)
+	if err != nil {
+		p.addf(path, setCmd(path, "2026-12-13")+" (the event's last day, YYYY-MM-DD)", "%q is not a date", *raw)
+		return time.Time{}
+	}
+	return day.AddDate(0, 0, 1)
 }
 
 func deref[T any](p *T, def T) T {

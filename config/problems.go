@@ -38,11 +38,17 @@ func (p *problems) addf(path, fix, format string, args ...any) {
 
 func (p *problems) err() error { return errors.Join(p.list...) }
 
+// has reports whether a problem was recorded at path already.
+func (p *problems) has(path string) bool {
+	return slices.ContainsFunc(p.list, func(err error) bool { return err.(*Problem).Path == path })
+}
+
 // keyOrder is the order a person reads a stack file in: what the event is, what it streams, where it
 // runs, who may reach it, how viewers find it.
 var keyOrder = []string{
 	KeyEvent, KeyStream, KeyStreamKey, KeyOrigin, KeyOriginSSHPrivateKey, KeyEdges, KeyAudience,
-	KeyIngestCIDRs, KeyAdminCIDRs, KeyAcceptBroadCIDRs, KeySSHKeys, KeyDomain, KeyDNS,
+	KeyIngestCIDRs, KeyAdminCIDRs, KeyAcceptBroadCIDRs, KeySSHKeys, KeyDomain, KeyDNS, KeyTLSCertificate,
+	KeyTLSKey, KeyACMEAccount, KeyCORSOrigins,
 }
 
 // sortByKey orders problems by the key they concern, unknown keys first, keeping the order found within

@@ -83,8 +83,12 @@ func TestPulumiYAMLDefaultsMatch(t *testing.T) {
 		st := validStack()
 		// Counts on every edge, so that leaving out the audience is valid.
 		st.values[KeyEdges] = `[{"region":"sgp1","size":"c-2","count":1},{"region":"ams3","size":"c-2","count":2}]`
-		// DNS off, so that leaving out the domain is valid.
+		// DNS off and no domain (plain HTTP, so no certificate), so that leaving out the domain is valid.
 		st.values[KeyDNS] = `{"enabled":false}`
+		for _, key := range []string{KeyDomain, KeyTLSCertificate, KeyTLSKey} {
+			delete(st.values, key)
+			delete(st.secret, key)
+		}
 		return st
 	}
 	for _, name := range sortedKeys(p.Config) {

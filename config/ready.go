@@ -47,6 +47,10 @@ func (s *Settings) secretsSet(p *problems) {
 			KeyStreamKey+" (and enter the same key in the encoder)",
 			"not set: the origin refuses every publisher without it")
 	}
+	if s.HTTPS() && !s.TLS.Certificate.IsSet() && !s.TLS.Key.IsSet() {
+		p.addf(KeyTLSCertificate, "order one with: livecdn cert --stack <stack> (or bring the team's own with --chain and --key)",
+			"not set: %s serves viewers and the encoder over HTTPS, which needs a certificate for it and *.%s", s.Domain, s.Domain)
+	}
 	if s.Origin.BYO != nil && !s.OriginSSHPrivateKey.IsSet() {
 		p.addf(KeyOriginSSHPrivateKey, "pulumi config set --secret "+KeyOriginSSHPrivateKey+" < ~/.ssh/id_ed25519",
 			"not set: livecdn configures the bring-your-own origin over ssh with it")

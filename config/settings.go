@@ -17,6 +17,7 @@ package config
 import (
 	"net/netip"
 	"slices"
+	"time"
 )
 
 // Settings is one stack's configuration after decoding, defaulting and validation. Slices are sorted
@@ -25,6 +26,9 @@ import (
 type Settings struct {
 	// EventName is the display name ("AnimeCon 2026") for the player page and resource descriptions.
 	EventName string
+	// EventEnd is the first moment after the event (midnight UTC after its last day): the certificate
+	// must outlive it. Zero when the stack does not say; required with a Domain.
+	EventEnd time.Time
 	// Stream is what the encoder sends and how it is cut into HLS.
 	Stream Stream
 	// StreamKey is the secret the encoder presents; unset or sealed only when read by LoadStackFile.
@@ -50,7 +54,28 @@ type Settings struct {
 	Domain string
 	// DNS configures Cloudflare for Domain.
 	DNS DNS
+	// TLS is what viewers' HTTPS and the encoder's RTMPS are served with; every stack with a Domain
+	// serves HTTPS and needs it, a stack without one serves plain HTTP and must not set it.
+	TLS TLS
+	// CORSOrigins are the websites ("https://example.org") whose pages may fetch the stream, sorted;
+	// empty allows any site.
+	CORSOrigins []string
 }
+
+// TLS holds a stack's certificate, its key and the ACME account that ordered it, all secret config. The
+// certificate is public once served, but it travels with its key; `livecdn cert` writes all three.
+type TLS struct {
+	// Certificate is the PEM chain, leaf first.
+	Certificate Secret
+	// Key is the PEM private key of the leaf.
+	Key Secret
+	// ACMEAccount is the JSON account `livecdn cert` orders with; unset for a team's own certificate.
+	ACMEAccount Secret
+}
+
+// HTTPS reports whether viewers and encoders are served over TLS: whenever the stack has a domain,
+// because a certificate needs a name.
+func (s *Settings) HTTPS() bool { return s.Domain != "" }
 
 // Stream describes the live stream from encoder to viewer.
 type Stream struct {

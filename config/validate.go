@@ -66,6 +66,7 @@ func (s *Settings) Validate() error {
 
 func (s *Settings) validate(p *problems) {
 	s.validateEvent(p)
+	s.validateTLS(p)
 	s.validateStream(p)
 	s.validateOrigin(p)
 	s.validateEdges(p)

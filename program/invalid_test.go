@@ -93,5 +93,17 @@ func TestUpRefusesExampleValues(t *testing.T) {
 		with(config.KeyIngestCIDRs, `["100.64.10.0/28"]`).
 		with(config.KeyAdminCIDRs, `["100.64.20.7/32"]`).
 		with(config.KeyDomain, "live.animecon.tv")
+	leaf := issue(t, "live.animecon.tv")
+	real = real.with(config.KeyTLSCertificate, leaf.Chain).with(config.KeyTLSKey, leaf.Key)
 	require.NoError(t, deploy(t, real, false).err)
+
+	// A certificate for other names: a preview warns, an update refuses.
+	wrong := issue(t, "live.example.net")
+	stale := real.with(config.KeyTLSCertificate, wrong.Chain).with(config.KeyTLSKey, wrong.Key)
+	r = deploy(t, stale, false)
+	require.ErrorContains(t, r.err, "the certificate does not cover ams3-1.live.animecon.tv")
+	require.ErrorContains(t, r.err, "livecdn cert --stack")
+	require.NotContains(t, r.err.Error(), wrong.Key)
+	require.Zero(t, r.cloud.count())
+	require.NoError(t, deploy(t, stale, true).err, "a preview only warns")
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livecdn/livecdn/config"
+	"github.com/livecdn/livecdn/internal/throwaway"
 )
 
 // Type tokens of the resources the program declares.
@@ -193,7 +194,23 @@ func committedStack(t *testing.T, name string) stack {
 	require.NoError(t, err)
 	values[config.KeyStreamKey] = testStreamKey
 	secretKeys = append(secretKeys, config.KeyStreamKey)
+	if domain := values[config.KeyDomain]; domain != "" {
+		// What `livecdn cert` stores, from a CA that lives for this test.
+		leaf := issue(t, domain)
+		values[config.KeyTLSCertificate], values[config.KeyTLSKey] = leaf.Chain, leaf.Key
+		secretKeys = append(secretKeys, config.KeyTLSCertificate, config.KeyTLSKey)
+	}
 	return stack{name: name, values: values, secretKeys: secretKeys}
+}
+
+// issue makes a certificate for domain and *.domain, valid for 90 days.
+func issue(t *testing.T, domain string) throwaway.Leaf {
+	t.Helper()
+	ca, err := throwaway.NewCA("livecdn program test")
+	require.NoError(t, err)
+	leaf, err := ca.Issue([]string{domain, "*." + domain}, time.Now().AddDate(0, 0, 90))
+	require.NoError(t, err)
+	return leaf
 }
 
 // with returns a copy of the stack with one raw value changed.

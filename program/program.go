@@ -7,6 +7,7 @@ package program
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -58,7 +59,20 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 			return nil, err
 		}
 	}
-	if err := st.Check(s.StreamKey.Reveal()); err != nil {
+	if s.HTTPS() {
+		if _, err := st.CheckCertificate(s.TLS.Certificate.Reveal(), time.Now()); err != nil {
+			if !ctx.DryRun() {
+				return nil, fmt.Errorf("stack %s: refusing to deploy a certificate viewers' browsers would refuse:\n%w", ctx.Stack(), err)
+			}
+			if logErr := ctx.Log.Warn(err.Error()+" (`pulumi up` will refuse it)", nil); logErr != nil {
+				return nil, logErr
+			}
+		}
+	}
+	if err := st.Check(blueprint.Cloud{
+		StreamKey:   s.StreamKey.Reveal(),
+		Certificate: s.TLS.Certificate.Reveal(), CertificateKey: s.TLS.Key.Reveal(),
+	}); err != nil {
 		return nil, err
 	}
 	stream := blueprint.Stream(s.Stream)
@@ -67,6 +81,18 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 	streamKey, err := pconfig.TrySecret(ctx, config.KeyStreamKey)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", config.KeyStreamKey, err)
+	}
+	secrets := components.Secrets{StreamKey: streamKey}
+	if s.HTTPS() {
+		for key, out := range map[string]*pulumi.StringInput{
+			config.KeyTLSCertificate: &secrets.Certificate, config.KeyTLSKey: &secrets.CertificateKey,
+		} {
+			v, err := pconfig.TrySecret(ctx, key)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
+			*out = v
+		}
 	}
 	sshKeys := pulumi.ToStringArray(s.SSHKeys)
 
@@ -88,7 +114,7 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		byo := s.Origin.BYO
 		o, err := components.NewBYOOrigin(ctx, st.Origin.Name, &components.BYOOriginArgs{
 			Machine: st.Origin, User: byo.User, Port: byo.Port, HostKey: byo.HostKey,
-			PrivateKey: key, StreamKey: streamKey, Stream: stream,
+			PrivateKey: key, Secrets: secrets, Stream: stream,
 		})
 		if err != nil {
 			return nil, err
@@ -106,7 +132,7 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		o, err := components.NewOrigin(ctx, st.Origin.Name, &components.OriginArgs{
 			Machine: st.Origin, SSHKeys: sshKeys,
 			Tags: pulumi.StringArray{originTag.Name}, EdgeTag: edgeTag.Name,
-			StreamKey: streamKey, Stream: stream,
+			Secrets: secrets, Stream: stream,
 		})
 		if err != nil {
 			return nil, err
@@ -121,7 +147,7 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 			Machine: e, SSHKeys: sshKeys,
 			Tags:          pulumi.StringArray{edgeTag.Name},
 			OriginAddress: originAddress,
-			StreamKey:     streamKey,
+			Secrets:       secrets,
 			Stream:        stream,
 		})
 		if err != nil {
@@ -135,7 +161,7 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 	}
 
 	first := nodes[st.Edges[0].Name]
-	playback, player := first.HLSURL, first.Address.ApplyT(blueprint.PlayerURL).(pulumi.StringOutput)
+	playback, player := first.HLSURL, first.PlayerURL
 	outputs := pulumi.Map{}
 	if s.DNS.Enabled {
 		var dnsEdges []components.DNSEdge
@@ -151,8 +177,8 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		if err != nil {
 			return nil, err
 		}
-		playback = pulumi.String(blueprint.PlaylistURL(s.Domain, stream)).ToStringOutput()
-		player = pulumi.String(blueprint.PlayerURL(s.Domain)).ToStringOutput()
+		playback = pulumi.String(blueprint.PlaylistURL(st.Scheme, s.Domain, stream)).ToStringOutput()
+		player = pulumi.String(blueprint.PlayerURL(st.Scheme, s.Domain)).ToStringOutput()
 		outputs["ingestHostname"] = dns.IngestHostname
 		outputs["regionHostnames"] = dns.RegionHostnames
 	}
@@ -167,6 +193,10 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 	}
 
 	outputs["ingestUrl"] = ingest
+	if st.Origin.TLSName != "" {
+		// By name: the certificate covers the name, not the reserved IP.
+		outputs["ingestRtmpsUrl"] = pulumi.String(blueprint.RTMPSIngestURL(st.Origin.TLSName, stream)).ToStringOutput()
+	}
 	outputs["streamKey"] = streamKey
 	outputs["playbackUrl"] = playback
 	outputs["playerUrl"] = player

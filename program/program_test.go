@@ -96,7 +96,8 @@ func TestCommittedStacksDeclareThePlannedMachines(t *testing.T) {
 			assert.Len(t, r.outputs["edges"], p.EdgesTotal)
 			assert.EqualValues(t, p.EdgesTotal, r.outputs["plan"].(map[string]any)["edgesTotal"])
 			if s.DNS.Enabled {
-				assert.Equal(t, "http://"+s.Domain+"/hls/"+s.Stream.Name+".m3u8", r.outputs["playbackUrl"])
+				assert.Equal(t, "https://"+s.Domain+"/hls/"+s.Stream.Name+".m3u8", r.outputs["playbackUrl"])
+				assert.Equal(t, "rtmps://ingest."+s.Domain+":443/live/"+s.Stream.Name, r.outputs["ingestRtmpsUrl"])
 			} else {
 				assert.Regexp(t, `^http://198\.51\.100\.\d+/hls/`+s.Stream.Name+`\.m3u8$`, r.outputs["playbackUrl"])
 			}

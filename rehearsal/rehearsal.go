@@ -22,6 +22,7 @@ import (
 
 	"github.com/livecdn/livecdn/blueprint"
 	"github.com/livecdn/livecdn/config"
+	"github.com/livecdn/livecdn/internal/throwaway"
 	"github.com/livecdn/livecdn/nginx"
 	"github.com/livecdn/livecdn/rehearsal/image"
 )
@@ -35,6 +36,14 @@ type Options struct {
 	// StreamKey is the publish key the machines are rendered with. Optional;
 	// default random (a stack file holds the real one encrypted).
 	StreamKey string
+	// Certificate and CertificateKey are the PEM certificate chain and key
+	// the machines serve on a stack with a domain. Optional; default a
+	// certificate for DOMAIN and *.DOMAIN from a CA made for this rehearsal
+	// (Info.CAFile), since a stack file holds the real one encrypted.
+	Certificate, CertificateKey string
+	// TrustedCA is the PEM CA the ready checks trust besides the system's,
+	// for a Certificate that no public CA signed. Optional.
+	TrustedCA string
 	// MaxEdgesPerRegion boots only the first N edges of each region, to keep
 	// a rehearsal of a large stack affordable. Optional; 0 boots every edge.
 	MaxEdgesPerRegion int
@@ -61,6 +70,10 @@ type Info struct {
 	AdminAddress   string        `json:"adminAddress"`
 	ViewerAddress  string        `json:"viewerAddress"`
 	Ingest         string        `json:"ingest"`
+	IngestRTMPS    string        `json:"ingestRtmps,omitempty"`
+	// CAFile holds the CA the machines' certificate chains to when it is not
+	// a public one (curl --cacert, ffmpeg -ca_file); empty otherwise.
+	CAFile string `json:"caFile,omitempty"`
 	Stream         string        `json:"stream"`
 	StreamKey      string        `json:"streamKey"`
 	Domain         string        `json:"domain"`
@@ -94,6 +107,7 @@ type Rehearsal struct {
 	files   map[string]blueprint.Files
 	clients clients
 	sshKey  string
+	caFile  string
 	info    Info
 }
 
@@ -156,7 +170,10 @@ func Start(ctx context.Context, opts Options) (_ *Rehearsal, err error) {
 
 	// Render every machine as the cloud would: the origin's reserved IP is
 	// the origin VM's address.
-	cloud := blueprint.Cloud{OriginAddress: addrs[st.Origin.Name], StreamKey: opts.StreamKey}
+	cloud := blueprint.Cloud{
+		OriginAddress: addrs[st.Origin.Name], StreamKey: opts.StreamKey,
+		Certificate: opts.Certificate, CertificateKey: opts.CertificateKey,
+	}
 	var packages []string
 	for _, m := range machines {
 		f, err := m.Render(cloud)
@@ -221,6 +238,12 @@ func Start(ctx context.Context, opts Options) (_ *Rehearsal, err error) {
 		return nil, err
 	}
 
+	if opts.TrustedCA != "" {
+		r.caFile = filepath.Join(r.net.WorkDir(), "ca.pem")
+		if err := os.WriteFile(r.caFile, []byte(opts.TrustedCA), 0o644); err != nil {
+			return nil, err
+		}
+	}
 	if err := r.serveRepo(gateway, img.Repo); err != nil {
 		return nil, err
 	}
@@ -285,11 +308,15 @@ func Start(ctx context.Context, opts Options) (_ *Rehearsal, err error) {
 		AdminAddress:   r.clients.admin.String(),
 		ViewerAddress:  r.clients.viewer.String(),
 		Ingest:         blueprint.IngestServer(blueprint.HostOf(addrs[st.Origin.Name])),
+		CAFile:         r.caFile,
 		Stream:         stream.Name,
 		StreamKey:      opts.StreamKey,
 		Domain:         opts.Settings.Domain,
 		Accel:          accel,
 		Machines:       booted,
+	}
+	if st.Origin.TLSName != "" {
+		r.info.IngestRTMPS = blueprint.RTMPSIngestServer(st.Origin.TLSName)
 	}
 	return r, nil
 }
@@ -314,6 +341,22 @@ func (o *Options) withDefaults() error {
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
+	}
+	if (o.Certificate == "") != (o.CertificateKey == "") {
+		return errors.New("rehearsal: give Options.Certificate and Options.CertificateKey together")
+	}
+	if d := o.Settings.Domain; o.Settings.HTTPS() && o.Certificate == "" {
+		// What a stack file cannot give: a certificate for the stack's
+		// names, from a CA that lives as long as this rehearsal.
+		ca, err := throwaway.NewCA("livecdn rehearsal " + o.Stack)
+		if err != nil {
+			return err
+		}
+		leaf, err := ca.Issue([]string{d, "*." + d}, time.Now().AddDate(0, 0, 90))
+		if err != nil {
+			return err
+		}
+		o.Certificate, o.CertificateKey, o.TrustedCA = leaf.Chain, leaf.Key, ca.PEM()
 	}
 	if o.BootTimeout == 0 {
 		o.BootTimeout = 20 * time.Minute
@@ -370,10 +413,10 @@ func (r *Rehearsal) machineInfo(m blueprint.Machine, boot, serving time.Duration
 		ServingSeconds: serving.Round(time.Second).Seconds(),
 	}
 	if m.Role == blueprint.RoleEdge {
-		host := blueprint.HostOf(addr)
-		mi.HLS = blueprint.PlaylistURL(host, blueprint.Stream(r.opts.Settings.Stream))
-		mi.Player = blueprint.PlayerURL(host)
-		mi.Health = blueprint.HealthURL(host)
+		host, sc := m.Host(addr), m.Scheme()
+		mi.HLS = blueprint.PlaylistURL(sc, host, blueprint.Stream(r.opts.Settings.Stream))
+		mi.Player = blueprint.PlayerURL(sc, host)
+		mi.Health = blueprint.HealthURL(sc, host)
 	}
 	return mi
 }
@@ -401,6 +444,9 @@ func (r *Rehearsal) waitReady(ctx context.Context, m blueprint.Machine, started 
 	go func() {
 		cmd := r.net.Command(ctx, "sh", "-c", script)
 		cmd.Env = append(os.Environ(), "LIVECDN_READY_FROM="+admin.String())
+		if r.caFile != "" {
+			cmd.Env = append(cmd.Env, "CURL_CA_BUNDLE="+r.caFile)
+		}
 		out, err := cmd.CombinedOutput()
 		serving = time.Since(started)
 		if err != nil {

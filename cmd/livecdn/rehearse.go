@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/livecdn/livecdn/rehearsal"
@@ -25,8 +26,11 @@ func runRehearse(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	opts := rehearsal.Options{}
 	flags.StringVar(&opts.StreamKey, "stream-key", "", "publish key the machines are rendered with (default: random)")
 	flags.IntVar(&opts.MaxEdgesPerRegion, "max-edges-per-region", 0, "boot only the first `N` edges of each region (0: all)")
+	chain := flags.String("chain", "", "PEM certificate chain `FILE` the machines serve on a stack with a domain (default: one for DOMAIN and *.DOMAIN from a CA made for this rehearsal)")
+	key := flags.String("key", "", "PEM private key `FILE` of --chain")
+	ca := flags.String("ca", "", "PEM `FILE` of the CA that signed --chain, when no public CA did, for the ready checks")
 	flags.Usage = func() {
-		fmt.Fprintln(stderr, "usage: livecdn rehearse --stack NAME [--stream-key K] [--max-edges-per-region N]")
+		fmt.Fprintln(stderr, "usage: livecdn rehearse --stack NAME [--stream-key K] [--max-edges-per-region N] [--chain FILE --key FILE [--ca FILE]]")
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "Boots the stack's machines as QEMU VMs in a private network namespace, prints one line of")
 		fmt.Fprintln(stderr, "JSON once cloud-init has finished on every one, and runs until interrupted. Needs root.")
@@ -45,6 +49,22 @@ func runRehearse(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	opts.Stack, opts.Settings, opts.CacheDir, opts.LogDir, opts.Log = name, settings, cacheDir, *logs, stderr
+	if (*chain == "") != (*key == "") || (*ca != "" && *chain == "") {
+		return errors.New("--chain and --key go together (and --ca only with them): give the certificate's chain and key files, or neither for a certificate from a throwaway CA")
+	}
+	for _, f := range []struct {
+		flag, path string
+		to         *string
+	}{{"chain", *chain, &opts.Certificate}, {"key", *key, &opts.CertificateKey}, {"ca", *ca, &opts.TrustedCA}} {
+		if f.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return fmt.Errorf("--%s %s: %w", f.flag, f.path, err)
+		}
+		*f.to = string(b)
+	}
 
 	r, err := rehearsal.Start(ctx, opts)
 	if err != nil {
@@ -57,6 +77,12 @@ func runRehearse(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(stdout, "%s\n", line)
 	info := r.Info()
 	fmt.Fprintf(stderr, "rehearse: publish with  ip netns exec %s ffmpeg ... -f flv '%s/%s?key=%s'\n", info.Netns, info.Ingest, info.Stream, info.StreamKey)
+	if info.IngestRTMPS != "" {
+		fmt.Fprintf(stderr, "rehearse: or over RTMPS with  ip netns exec %s ffmpeg ... -f flv '%s/%s?key=%s'\n", info.Netns, info.IngestRTMPS, info.Stream, info.StreamKey)
+	}
+	if info.CAFile != "" {
+		fmt.Fprintf(stderr, "rehearse: the machines' certificate chains to %s (curl --cacert)\n", info.CAFile)
+	}
 	for _, m := range info.Machines {
 		if m.Player != "" {
 			fmt.Fprintf(stderr, "rehearse: %s plays at %s (inside the namespace)\n", m.Name, m.Player)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -97,6 +98,9 @@ func renderStack(stack string, s *config.Settings) ([]artefact, error) {
 		return nil, err
 	}
 	cloud := blueprint.Cloud{OriginAddress: blueprint.PlaceholderOriginAddress, StreamKey: placeholderStreamKey}
+	if s.HTTPS() {
+		cloud.Certificate, cloud.CertificateKey = placeholderCertificate, placeholderCertificateKey
+	}
 	if st.Origin.BYO {
 		cloud.OriginAddress = st.Origin.Address
 	}
@@ -144,6 +148,17 @@ func withReadme(stack string, s *config.Settings, files []artefact) []artefact {
 	return files
 }
 
+// placeholderCertificate and placeholderCertificateKey stand in for the stack's certificate, which the
+// stack file holds encrypted: a self-signed pair for rendered-without-the-real-certificate.invalid,
+// committed in placeholder/ so that renders are reproducible. It covers none of a stack's names, so the
+// program warns about it in the render, as a preview would.
+var (
+	//go:embed placeholder/cert.pem
+	placeholderCertificate string
+	//go:embed placeholder/key.pem
+	placeholderCertificateKey string
+)
+
 // placeholderSSHKey stands in for a bring-your-own origin's ssh private key, which the stack file holds
 // encrypted; it is shaped like one so the program accepts it.
 const placeholderSSHKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nRENDERED-WITHOUT-THE-REAL-SSH-KEY\n-----END OPENSSH PRIVATE KEY-----\n"
@@ -167,6 +182,10 @@ func renderCloud(stack, dir string) (artefact, error) {
 		}
 	}
 	fill(config.KeyStreamKey, placeholderStreamKey)
+	if values[config.KeyDomain] != "" {
+		fill(config.KeyTLSCertificate, placeholderCertificate)
+		fill(config.KeyTLSKey, placeholderCertificateKey)
+	}
 	if strings.Contains(values[config.KeyOrigin], `"byo"`) {
 		fill(config.KeyOriginSSHPrivateKey, placeholderSSHKey)
 	}

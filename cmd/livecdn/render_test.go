@@ -207,7 +207,7 @@ func TestRenderPlaceholders(t *testing.T) {
 	require.True(t, s.StreamKey.Reveal() == "", "a stack file's stream key is never readable here")
 	st, err := blueprint.New(s)
 	require.NoError(t, err)
-	require.NoError(t, st.Check(placeholderStreamKey))
+	require.NoError(t, st.Check(blueprint.Cloud{StreamKey: placeholderStreamKey}))
 	require.Contains(t, placeholderStreamKey, "RENDERED-WITHOUT")
 	require.True(t, netip.MustParsePrefix("192.0.2.0/24").Contains(blueprint.PlaceholderOriginAddress), "TEST-NET-1, RFC 5737")
 }

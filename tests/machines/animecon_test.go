@@ -54,7 +54,7 @@ func TestAnimeconPlayerFailsOverBetweenRegions(t *testing.T) {
 		eventually(t, e+" turns 200", healTimeout, wantStatus(r, e, 200))
 	}
 	eventually(t, "the region's name plays", healTimeout,
-		playsAt(r, blueprint.PlaylistURL(blueprint.RegionHost(s.Domain, first.Region), blueprint.Stream(s.Stream)), "1280x720"))
+		playsAt(r, blueprint.PlaylistURL(blueprint.SchemeOf(s), blueprint.RegionHost(s.Domain, first.Region), blueprint.Stream(s.Stream)), "1280x720"))
 
 	page := browser.New(t, browser.Options{
 		Netns: r.Info().Netns,
@@ -65,8 +65,8 @@ func TestAnimeconPlayerFailsOverBetweenRegions(t *testing.T) {
 		// the browser gets the same pinned file, integrity-checked.
 		Serve: map[string]string{nginx.PublicHLSJS().Src: hlsJS(t)},
 	})
-	home := blueprint.BaseURL(blueprint.RegionHost(s.Domain, first.Region))
-	require.NoError(t, chromedp.Run(page, chromedp.Navigate(blueprint.PlayerURL(blueprint.RegionHost(s.Domain, first.Region)))))
+	home := blueprint.BaseURL(blueprint.SchemeOf(s), blueprint.RegionHost(s.Domain, first.Region))
+	require.NoError(t, chromedp.Run(page, chromedp.Navigate(blueprint.PlayerURL(blueprint.SchemeOf(s), blueprint.RegionHost(s.Domain, first.Region)))))
 	st := browser.WaitWithin(t, page, "the page plays from "+first.Name, healTimeout, func(st browser.State) error {
 		if st.Base != home || st.Edge != first.Name {
 			return fmt.Errorf("on %s (%s)", st.Base, st.Edge)
@@ -76,7 +76,7 @@ func TestAnimeconPlayerFailsOverBetweenRegions(t *testing.T) {
 	browser.WaitAdvance(t, page, "the video advances", st.Time, 2)
 	browser.Screenshot(t, page, "artifacts", "animecon-player.png")
 
-	other := blueprint.BaseURL(blueprint.RegionHost(s.Domain, second.Region))
+	other := blueprint.BaseURL(blueprint.SchemeOf(s), blueprint.RegionHost(s.Domain, second.Region))
 	require.NoError(t, r.VM(first.Name).PowerOff())
 	off := time.Now()
 	var freeze browser.FreezeMeter
