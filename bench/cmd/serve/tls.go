@@ -2,18 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	mrand "math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +13,7 @@ import (
 	"time"
 
 	"github.com/livecdn/livecdn/bench/internal/measure"
+	"github.com/livecdn/livecdn/internal/throwaway"
 )
 
 // tlsBlock is the TLS configuration the edges ship (issue 10), applied
@@ -329,46 +322,28 @@ func syntheticFiles(dir string, n int) (fileSet, error) {
 	return set, nil
 }
 
-// throwawayCert writes a self-signed ECDSA P-256 certificate for the
-// loopback addresses the servers use and returns its files and a client
-// config that trusts it.
-func throwawayCert(dir string) (certFile, keyFile string, client *tls.Config, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// throwawayCert writes a chain (an ECDSA P-256 leaf for the loopback
+// addresses the servers use, then its throwaway CA: two certificates, as a
+// Let's Encrypt chain sends) and its key, and returns a client config that
+// trusts the CA.
+func throwawayCert(dir string) (chainFile, keyFile string, client *tls.Config, err error) {
+	ca, err := throwaway.NewCA("livecdn benchmark CA")
 	if err != nil {
 		return "", "", nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "livecdn benchmark"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.2"), net.ParseIP("127.0.0.3")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return "", "", nil, fmt.Errorf("certificate: %w", err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return "", "", nil, fmt.Errorf("certificate key: %w", err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return "", "", nil, err
-	}
-	// The nginx master reads the key before dropping privileges.
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return "", "", nil, err
-	}
-	parsed, err := x509.ParseCertificate(der)
+	leaf, err := ca.Issue([]string{"127.0.0.2", "127.0.0.3"}, time.Now().Add(24*time.Hour))
 	if err != nil {
 		return "", "", nil, err
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(parsed)
-	return certFile, keyFile, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+	chainFile, keyFile = filepath.Join(dir, "chain.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(chainFile, []byte(leaf.Chain), 0o644); err != nil {
+		return "", "", nil, err
+	}
+	// The nginx master reads the key before its workers start.
+	if err := os.WriteFile(keyFile, []byte(leaf.Key), 0o600); err != nil {
+		return "", "", nil, err
+	}
+	return chainFile, keyFile, &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}, nil
 }
 
 // kTLSTxSessions is the kernel's count of TLS sessions whose transmit side
@@ -401,7 +376,7 @@ func tlsReport(w io.Writer, o options, set fileSet, variants []variant, servers 
 	results map[string]map[string][]wrkRun, kernelKTLS bool, ktlsUsed map[string]int64, negotiated string) error {
 	fmt.Fprintln(w, "### Edge HTTPS: HTTP vs HTTPS, 1 vs 2 workers, ours vs stock (same TLS block)")
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Same nginx binary, the same files, wrk -t1 -c%d on loopback, %d rounds of %s per workload and server, every server back to back in each round and in reverse order every other round. HTTPS = the edges' TLS block (TLS 1.2/1.3, ECDHE AES-GCM/CHACHA20, shared session cache, no tickets) with a throwaway ECDSA P-256 certificate; wrk negotiates TLS 1.3 with HTTP/1.1 and never resumes a session, so every new connection is a full handshake. CPU = utime+stime of all nginx workers from /proc/PID/stat around each wrk run; GB = bytes wrk read (headers included), 10^9. Busy = CPU / wall time (2 workers can exceed 100%%).\n\n",
+	fmt.Fprintf(w, "Same nginx binary, the same files, wrk -t1 -c%d on loopback, %d rounds of %s per workload and server, every server back to back in each round and in reverse order every other round. HTTPS = the edges' TLS block (TLS 1.2/1.3, ECDHE AES-GCM/CHACHA20, shared session cache, no tickets) with a throwaway ECDSA P-256 certificate (chain: leaf and CA); wrk negotiates TLS 1.3 with HTTP/1.1 and never resumes a session, so every new connection is a full handshake. CPU = utime+stime of all nginx workers from /proc/PID/stat around each wrk run; GB = bytes wrk read (headers included), 10^9. Busy = CPU / wall time (2 workers can exceed 100%%).\n\n",
 		o.connections, o.rounds, o.duration)
 	var rows [][]string
 	byName := map[string]wrkRun{}
