@@ -296,10 +296,7 @@ func (f fileSet) meanSegmentBytes() float64 {
 
 // captureSegments runs a one-edge lab until its playlist lists n segments
 // and downloads the playlist and those segments into dir, over HTTP as a
-// player would. The files' mtimes are then set an hour ahead: our edge config
-// keeps hls_cleanup on, which deletes playlists older than
-// hls_playlist_length and segments older than twice that, and would
-// otherwise remove the files in the middle of the benchmark.
+// player would, with their mtimes an hour ahead (writeAhead).
 func captureSegments(ctx context.Context, dir string, n int) (fileSet, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fileSet{}, err
@@ -340,15 +337,23 @@ func captureSegments(ctx context.Context, dir string, n int) (fileSet, error) {
 		set.segments = append(set.segments, listed.Names[i])
 		set.segmentBytes = append(set.segmentBytes, int64(len(seg)))
 	}
+	return set, writeAhead(dir, files)
+}
+
+// writeAhead writes files into dir with their mtimes an hour ahead: our
+// edge config keeps hls_cleanup on, which deletes playlists older than
+// hls_playlist_length and segments older than twice that, and would
+// otherwise remove them in the middle of a benchmark.
+func writeAhead(dir string, files map[string][]byte) error {
 	future := time.Now().Add(time.Hour)
 	for name, data := range files {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, data, 0o644); err != nil {
-			return fileSet{}, err
+			return err
 		}
 		if err := os.Chtimes(p, future, future); err != nil {
-			return fileSet{}, err
+			return err
 		}
 	}
-	return set, nil
+	return nil
 }

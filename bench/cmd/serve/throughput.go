@@ -135,6 +135,24 @@ func total(runs []wrkRun) wrkRun {
 	return t
 }
 
+// figures are the columns both reports give the rounds of one server and
+// workload: requests/s (per round), MB/s, CPU s per GB, CPU us per request
+// and busy (CPU / wall time).
+func figures(runs []wrkRun) []string {
+	t := total(runs)
+	perRound := make([]string, len(runs))
+	for i, r := range runs {
+		perRound[i] = fmt.Sprintf("%.0f", r.rps())
+	}
+	return []string{
+		fmt.Sprintf("%.0f (%s)", t.rps(), strings.Join(perRound, ", ")),
+		fmt.Sprintf("%.1f", t.megabytesPerSecond()),
+		fmt.Sprintf("%.3f", t.cpuPerGB()),
+		fmt.Sprintf("%.1f", t.CPU.Seconds()*1e6/float64(t.Requests)),
+		fmt.Sprintf("%.0f%%", 100*t.busy()),
+	}
+}
+
 // ratios are ours/stock requests/s per round: each round runs the two
 // servers back to back, so a ratio compares them under the same load from
 // whatever else shares the machine.
@@ -178,21 +196,10 @@ func report(w io.Writer, o options, set fileSet, servers []*server, workloads []
 		for _, s := range servers {
 			runs := results[wl.name][s.name]
 			t := total(runs)
-			perRound := make([]string, len(runs))
-			for i, r := range runs {
-				perRound[i] = fmt.Sprintf("%.0f", r.rps())
-			}
-			rows = append(rows, []string{
-				wl.name, s.name,
-				fmt.Sprintf("%.0f (%s)", t.rps(), strings.Join(perRound, ", ")),
-				fmt.Sprintf("%.1f", t.megabytesPerSecond()),
-				fmt.Sprintf("%.3f", t.cpuPerGB()),
-				fmt.Sprintf("%.1f", t.CPU.Seconds()*1e6/float64(t.Requests)),
-				fmt.Sprintf("%.0f%%", 100*t.busy()),
+			rows = append(rows, append(append([]string{wl.name, s.name}, figures(runs)...),
 				fmt.Sprint(s.headers[wl.files[0]]),
 				fmt.Sprintf("%.2f / %.2f", float64(t.P50US)/1e3, float64(t.P99US)/1e3),
-				fmt.Sprint(t.errors()),
-			})
+				fmt.Sprint(t.errors())))
 		}
 	}
 	measure.Table(w, []string{"workload", "config", "requests/s (per round)", "MB/s", "CPU s per GB", "CPU us per request", "worker busy", "response header bytes", "p50 / p99 ms (worst round)", "errors"}, rows)

@@ -282,9 +282,7 @@ func dropNested(text, first string) (string, bool) {
 
 // syntheticFiles writes what an edge serves for a 6 Mbps rendition: n
 // segments of tlsSegmentBytes (pseudo-random bytes: nginx neither parses nor
-// compresses them) and a playlist listing tlsPlaylistEntries of them. The
-// mtimes are set an hour ahead so that our config's hls_cleanup leaves them
-// alone.
+// compresses them) and a playlist listing tlsPlaylistEntries of them.
 func syntheticFiles(dir string, n int) (fileSet, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fileSet{}, err
@@ -309,17 +307,7 @@ func syntheticFiles(dir string, n int) (fileSet, error) {
 	}
 	files[set.playlist] = []byte(playlist.String())
 	set.playlistBytes = int64(playlist.Len())
-	future := time.Now().Add(time.Hour)
-	for name, data := range files {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			return fileSet{}, err
-		}
-		if err := os.Chtimes(p, future, future); err != nil {
-			return fileSet{}, err
-		}
-	}
-	return set, nil
+	return set, writeAhead(dir, files)
 }
 
 // throwawayCert writes a chain (an ECDSA P-256 leaf for the loopback
@@ -385,19 +373,7 @@ func tlsReport(w io.Writer, o options, set fileSet, variants []variant, servers 
 			runs := results[wl.name][s.name]
 			t := total(runs)
 			byName[wl.name+"|"+s.name] = t
-			perRound := make([]string, len(runs))
-			for i, r := range runs {
-				perRound[i] = fmt.Sprintf("%.0f", r.rps())
-			}
-			rows = append(rows, []string{
-				wl.name, s.name,
-				fmt.Sprintf("%.0f (%s)", t.rps(), strings.Join(perRound, ", ")),
-				fmt.Sprintf("%.1f", t.megabytesPerSecond()),
-				fmt.Sprintf("%.3f", t.cpuPerGB()),
-				fmt.Sprintf("%.1f", t.CPU.Seconds()*1e6/float64(t.Requests)),
-				fmt.Sprintf("%.0f%%", 100*t.busy()),
-				fmt.Sprint(t.errors()),
-			})
+			rows = append(rows, append(append([]string{wl.name, s.name}, figures(runs)...), fmt.Sprint(t.errors())))
 		}
 	}
 	measure.Table(w, []string{"workload", "server", "requests/s (per round)", "MB/s", "CPU s per GB", "CPU us per request", "busy", "errors"}, rows)
