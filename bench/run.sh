@@ -3,7 +3,7 @@
 # summary table (metric, goal, measured, result, command) and each
 # benchmark's details. Progress goes to stderr.
 #
-#   bench/run.sh                 # everything (about 3 minutes)
+#   bench/run.sh                 # everything (about 5.5 minutes)
 #   bench/run.sh startup serve   # a subset: startup, delay, sessions, serve, tls
 #
 # tls is `serve -tls`: HTTPS against HTTP on the edge (docs/BENCHMARKS.md
