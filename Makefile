@@ -8,10 +8,11 @@ SHELL := /bin/bash
 GO ?= go
 CACHE := .cache
 
-# Debian packages the lab and the tests run: the same nginx, rtmp module and
-# ffmpeg the droplets install, the validators of what we render (systemd for
-# systemd-analyze), wrk for the benchmarks and chromium for the browser test.
-APT_PACKAGES := nginx libnginx-mod-rtmp ffmpeg cloud-init shellcheck systemd wrk chromium
+# Debian packages the lab and the tests run: the same nginx, rtmp and stream
+# modules (the stream module terminates RTMPS) and ffmpeg the droplets
+# install, the validators of what we render (systemd for systemd-analyze),
+# wrk for the benchmarks and chromium for the browser test.
+APT_PACKAGES := nginx libnginx-mod-rtmp libnginx-mod-stream ffmpeg cloud-init shellcheck systemd wrk chromium
 # The rehearsal (rehearsal/, tests/machines): mmdebstrap, e2fsprogs and
 # dpkg-dev build the Debian 12 image and its offline apt repository; QEMU
 # boots it (qemu-utils for the overlays, genisoimage for the NoCloud seeds);

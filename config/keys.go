@@ -46,6 +46,11 @@ const (
 	KeyACMEAccount = Namespace + ":acmeAccount"
 	// KeyCORSOrigins lists the websites (https://ORIGIN) whose pages may fetch the stream; empty allows any.
 	KeyCORSOrigins = Namespace + ":corsOrigins"
+	// KeyAlerts says where DigitalOcean sends the stack's monitoring alerts and when they fire; without
+	// destinations, no alerts are declared.
+	KeyAlerts = Namespace + ":alerts"
+	// KeyAlertsSlackWebhook is the secret Slack incoming-webhook URL that posts KeyAlerts to its channel.
+	KeyAlertsSlackWebhook = Namespace + ":alertsSlackWebhook"
 )
 
 // Limits on edges. DigitalOcean firewalls allow only 10 Droplet IDs, so the firewalls target edges by tag,
@@ -78,6 +83,7 @@ func Keys() []string {
 		KeyACMEAccount, KeyAcceptBroadCIDRs, KeyAdminCIDRs, KeyAudience, KeyCORSOrigins, KeyDNS, KeyDomain,
 		KeyEdges, KeyEvent, KeyIngestCIDRs, KeyOrigin, KeyOriginSSHPrivateKey, KeySSHKeys, KeyStream,
 		KeyStreamKey, KeyTLSCertificate, KeyTLSKey,
+		KeyAlerts, KeyAlertsSlackWebhook,
 	}
 	slices.Sort(keys)
 	return keys
@@ -85,6 +91,7 @@ func Keys() []string {
 
 // secretKeys are the keys that must be stored encrypted; every other key must be plain text, because its
 // value ends up in DNS, firewall rules or stack outputs where a secret would be exposed anyway.
-var secretKeys = []string{KeyACMEAccount, KeyOriginSSHPrivateKey, KeyStreamKey, KeyTLSCertificate, KeyTLSKey}
+var secretKeys = []string{KeyACMEAccount, KeyOriginSSHPrivateKey, KeyStreamKey, KeyTLSCertificate, KeyTLSKey,
+	KeyAlertsSlackWebhook}
 
 func isSecretKey(key string) bool { return slices.Contains(secretKeys, key) }

@@ -314,6 +314,12 @@ func load(src source, deploy bool) (*Settings, error) {
 		CheckRegions:    deref(dns.CheckRegions, nil),
 	}
 
+	var alerts rawAlerts
+	if decode(KeyAlerts, &alerts) {
+		noDestination(&p, alerts)
+	}
+	s.Alerts = buildAlerts(alerts, secretFrom(src, KeyAlertsSlackWebhook))
+
 	s.validate(&p)
 	if deploy {
 		s.secretsSet(&p)
@@ -478,6 +484,7 @@ func (s *Settings) sort() {
 	slices.Sort(s.SSHKeys)
 	slices.Sort(s.DNS.CheckRegions)
 	slices.Sort(s.CORSOrigins)
+	slices.Sort(s.Alerts.Emails)
 }
 
 // eventEndLayout is how a stack writes the event's last day.

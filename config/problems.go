@@ -49,6 +49,7 @@ var keyOrder = []string{
 	KeyEvent, KeyStream, KeyStreamKey, KeyOrigin, KeyOriginSSHPrivateKey, KeyEdges, KeyAudience,
 	KeyIngestCIDRs, KeyAdminCIDRs, KeyAcceptBroadCIDRs, KeySSHKeys, KeyDomain, KeyDNS, KeyTLSCertificate,
 	KeyTLSKey, KeyACMEAccount, KeyCORSOrigins,
+	KeyAlerts, KeyAlertsSlackWebhook,
 }
 
 // sortByKey orders problems by the key they concern, unknown keys first, keeping the order found within

@@ -51,6 +51,7 @@ func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 	// Pulumi rejects a secret key whose value came from a default, so only the required secret is marked.
 	require.Equal(t, true, p.Config["streamKey"]["secret"])
 	require.NotContains(t, p.Config["originSshPrivateKey"], "secret")
+	require.NotContains(t, p.Config["alertsSlackWebhook"], "secret")
 
 	// The declared type matches what the valid stack hands over for each key.
 	st := validStack()

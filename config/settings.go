@@ -60,6 +60,9 @@ type Settings struct {
 	// CORSOrigins are the websites ("https://example.org") whose pages may fetch the stream, sorted;
 	// empty allows any site.
 	CORSOrigins []string
+	// Alerts are the monitoring alerts' destinations and thresholds; none are declared unless
+	// Alerts.Enabled.
+	Alerts Alerts
 }
 
 // TLS holds a stack's certificate, its key and the ACME account that ordered it, all secret config. The

@@ -78,6 +78,7 @@ func (s *Settings) validate(p *problems) {
 		"put the addresses your operators connect from: ssh and the stat pages must not face the internet")
 	s.validateSSHKeys(p)
 	s.validateDNS(p)
+	s.validateAlerts(p)
 }
 
 func (s *Settings) validateEvent(p *problems) {

@@ -35,7 +35,8 @@ func (p Playlist) End() string {
 	return fmt.Sprintf("%d:%s", p.MediaSequence+len(p.Names)-1, p.Names[len(p.Names)-1])
 }
 
-var httpClient = &http.Client{Timeout: 5 * time.Second}
+// httpClient trusts the labs' CAs besides the system's roots.
+var httpClient = &http.Client{Timeout: 5 * time.Second, Transport: labTransport()}
 
 // StatusError is a response other than 200 OK.
 type StatusError struct {

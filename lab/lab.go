@@ -14,9 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,6 +63,17 @@ type Options struct {
 	Log io.Writer
 	// ReadyTimeout bounds Start's wait for every node. Default 60 s.
 	ReadyTimeout time.Duration
+	// TLS serves viewers over HTTPS (plain HTTP then redirects, as in
+	// production) and takes RTMPS on the origin beside RTMP, with a
+	// certificate from a throwaway CA made in Dir (Info.CA). Default false.
+	TLS bool
+	// CORSOrigins restricts which web origins' pages may fetch the edges'
+	// HLS; see nginx.EdgeSpec.CORSOrigins. The edges' own origins are added,
+	// so the player page still fails over between them. Default: any origin.
+	CORSOrigins []string
+	// EdgeWorkers is each edge's nginx worker processes; see
+	// nginx.EdgeSpec.Workers. Default 1.
+	EdgeWorkers int
 }
 
 // DefaultOptions is what `livecdn lab` runs without flags.
@@ -91,7 +104,12 @@ func LabStream(name string, renditions bool) nginx.Stream {
 // Info is what the lab prints once everything is up: where to publish, where
 // to watch, and the pids of the processes it supervises.
 type Info struct {
-	Ingest     string     `json:"ingest"`
+	Ingest string `json:"ingest"`
+	// IngestRTMPS is the same ingest over RTMPS, with Options.TLS.
+	IngestRTMPS string `json:"ingestRtmps,omitempty"`
+	// CA is the PEM file of the CA that signed the lab's certificate, with
+	// Options.TLS: `curl --cacert CA`.
+	CA         string     `json:"ca,omitempty"`
 	Stream     string     `json:"stream"`
 	StreamKey  string     `json:"streamKey"`
 	OriginStat string     `json:"originStat"`
@@ -106,7 +124,10 @@ type NodeInfo struct {
 
 // EdgeInfo is where one edge serves viewers.
 type EdgeInfo struct {
-	Name   string `json:"name"`
+	Name string `json:"name"`
+	// HTTP is the edge's plain HTTP base URL. With Options.TLS it answers
+	// /healthz and redirects everything else to HTTPS.
+	HTTP   string `json:"http"`
 	HLS    string `json:"hls"`
 	Player string `json:"player"`
 	Health string `json:"health"`
@@ -124,8 +145,10 @@ type Lab struct {
 	originRTMP string
 	edges      []*node
 	source     *process
-	logs       []io.Closer
-	info       Info
+	// pki is the throwaway CA and certificate, with Options.TLS.
+	pki  labPKI
+	logs []io.Closer
+	info Info
 
 	closeOnce sync.Once
 	closeErr  error
@@ -149,6 +172,9 @@ func Start(ctx context.Context, opts Options) (lab *Lab, err error) {
 	if err := CheckTools(opts.Source != SourceNone || opts.Renditions); err != nil {
 		return nil, err
 	}
+	if _, err := os.Stat(nginx.ProductionLayout().StreamModulePath); opts.TLS && err != nil {
+		return nil, errors.New("missing libnginx-mod-stream, which takes RTMPS with --tls: install with `sudo apt-get install libnginx-mod-stream` (or run `make deps`)")
+	}
 	dir, err := os.MkdirTemp(opts.Dir, "livecdn-lab-")
 	if err != nil {
 		return nil, fmt.Errorf("lab directory: %w", err)
@@ -160,13 +186,23 @@ func Start(ctx context.Context, opts Options) (lab *Lab, err error) {
 			lab = nil
 		}
 	}()
-	if err := l.startOrigin(); err != nil {
-		return nil, err
-	}
 	// Every edge's player page lists all edges, so all addresses are chosen
 	// before the first page is written.
-	edges, err := planEdges(opts.Edges)
+	edges, err := planEdges(opts.Edges, opts.TLS)
 	if err != nil {
+		return nil, err
+	}
+	if opts.TLS {
+		ips := []net.IP{net.IPv4(127, 0, 0, 1)}
+		for _, e := range edges {
+			ips = append(ips, net.ParseIP(e.host))
+		}
+		if l.pki, err = newPKI(dir, ips); err != nil {
+			return nil, err
+		}
+		l.info.CA = l.pki.caPath
+	}
+	if err := l.startOrigin(); err != nil {
 		return nil, err
 	}
 	candidates := make([]string, len(edges))
@@ -220,6 +256,9 @@ func (o *Options) withDefaults() error {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
+	if o.EdgeWorkers < 0 || o.EdgeWorkers > nginx.MaxEdgeWorkers {
+		return fmt.Errorf("edge workers: %d: run 1 to %d", o.EdgeWorkers, nginx.MaxEdgeWorkers)
+	}
 	if o.StreamKey == "" {
 		b := make([]byte, 16)
 		if _, err := rand.Read(b); err != nil {
@@ -259,11 +298,14 @@ func (l *Lab) newNode(name string) (*node, error) {
 		PIDFile:    filepath.Join(dir, "nginx.pid"),
 		LogDir:     filepath.Join(dir, "log"),
 		TempDir:    filepath.Join(dir, "tmp"),
+		TLSDir:     filepath.Join(dir, "tls"),
 		HLSDir:     filepath.Join(dir, "hls"),
 		WebRoot:    filepath.Join(dir, "www"),
 		LibDir:     filepath.Join(dir, "lib"),
 		RecordDir:  filepath.Join(dir, "recordings"),
 		FFmpegPath: ffmpegPath(),
+
+		StreamModulePath: nginx.ProductionLayout().StreamModulePath,
 	}}
 	for _, d := range []string{n.layout.LogDir, n.layout.TempDir, n.layout.HLSDir, n.layout.WebRoot, n.layout.LibDir, n.layout.RecordDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -300,7 +342,7 @@ func (l *Lab) startOrigin() error {
 	if err != nil {
 		return err
 	}
-	ports, err := freePorts("127.0.0.1", 3)
+	ports, err := freePorts("127.0.0.1", 5)
 	if err != nil {
 		return err
 	}
@@ -314,6 +356,15 @@ func (l *Lab) startOrigin() error {
 		IngestCIDRs: l.opts.IngestCIDRs,
 		EdgeCIDRs:   []string{"127.0.0.0/8"},
 		AdminCIDRs:  []string{"127.0.0.0/8"},
+	}
+	if l.opts.TLS {
+		spec.TLS = &l.pki.leaf
+		spec.RTMPSListen = hostPort("127.0.0.1", ports[3])
+		spec.RTMPSBackendListen = hostPort("127.0.0.1", ports[4])
+		if err := writeTLS(n.layout, l.pki.leaf); err != nil {
+			return fmt.Errorf("origin: %w", err)
+		}
+		l.info.IngestRTMPS = fmt.Sprintf("rtmps://%s/%s", spec.RTMPSListen, nginx.IngestApp)
 	}
 	conf, err := nginx.RenderOriginConf(spec)
 	if err != nil {
@@ -333,28 +384,42 @@ func (l *Lab) startOrigin() error {
 
 // edgeAddrs is where one edge listens.
 type edgeAddrs struct {
-	name       string
-	httpListen string
-	rtmpListen string
+	name        string
+	host        string
+	httpListen  string
+	rtmpListen  string
+	httpsListen string // with TLS only
 }
 
 // base is the edge's URL as viewers' players reach it.
-func (e edgeAddrs) base() string { return "http://" + e.httpListen }
+func (e edgeAddrs) base() string {
+	if e.httpsListen != "" {
+		return "https://" + e.httpsListen
+	}
+	return e.httpBase()
+}
+
+// httpBase is the edge's plain HTTP URL.
+func (e edgeAddrs) httpBase() string { return "http://" + e.httpListen }
 
 // planEdges chooses the n edges' names and addresses: edge i listens on
 // 127.0.0.(i+2), so every edge has an address of its own, as on droplets.
-func planEdges(n int) ([]edgeAddrs, error) {
+func planEdges(n int, https bool) ([]edgeAddrs, error) {
 	edges := make([]edgeAddrs, n)
 	for i := range edges {
 		addr := fmt.Sprintf("127.0.0.%d", i+2)
-		ports, err := freePorts(addr, 2)
+		ports, err := freePorts(addr, 3)
 		if err != nil {
 			return nil, err
 		}
 		edges[i] = edgeAddrs{
 			name:       fmt.Sprintf("edge-%d", i+1),
+			host:       addr,
 			httpListen: hostPort(addr, ports[0]),
 			rtmpListen: hostPort(addr, ports[1]),
+		}
+		if https {
+			edges[i].httpsListen = hostPort(addr, ports[2])
 		}
 	}
 	return edges, nil
@@ -376,6 +441,17 @@ func (l *Lab) startEdge(e edgeAddrs, candidates []string) error {
 		Stream:     l.stream,
 		RelayToken: nginx.RelayToken(l.key),
 		AdminCIDRs: []string{"127.0.0.0/8"},
+		Workers:    l.opts.EdgeWorkers,
+	}
+	if len(l.opts.CORSOrigins) > 0 {
+		spec.CORSOrigins = append(slices.Clone(l.opts.CORSOrigins), candidates...)
+	}
+	if l.opts.TLS {
+		spec.TLS = &l.pki.leaf
+		spec.HTTPSListen = e.httpsListen
+		if err := writeTLS(n.layout, l.pki.leaf); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	conf, err := nginx.RenderEdgeConf(spec)
 	if err != nil {
@@ -407,6 +483,7 @@ func (l *Lab) startEdge(e edgeAddrs, candidates []string) error {
 	base := e.base()
 	l.info.Edges = append(l.info.Edges, EdgeInfo{
 		Name:   name,
+		HTTP:   e.httpBase(),
 		HLS:    base + l.stream.PlaylistPath(),
 		Player: base + "/",
 		Health: base + "/healthz",

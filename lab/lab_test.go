@@ -2,6 +2,10 @@ package lab
 
 import (
 	"context"
+	"crypto/tls"
+	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -63,4 +67,34 @@ func TestFetchPlaylistResolvesVariantsAndSegments(t *testing.T) {
 
 	require.Equal(t, http.StatusNotFound, Status(ctx, srv.URL+"/nope"))
 	require.ErrorContains(t, CheckPlayable(ctx, srv.URL+"/nope.m3u8"), "404")
+}
+
+// TestLabClientChecksTheHost proves that the lab's HTTP helpers verify an
+// HTTPS server's name, not only its CA: a lab CA's certificate for other
+// addresses is refused.
+func TestLabClientChecksTheHost(t *testing.T) {
+	dir := t.TempDir()
+	pki, err := newPKI(dir, []net.IP{net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	cert, err := tls.X509KeyPair([]byte(pki.leaf.Chain), []byte(pki.leaf.Key))
+	require.NoError(t, err)
+	for _, c := range []struct {
+		addr string
+		ok   bool
+	}{{"127.0.0.1", true}, {"127.0.0.9", false}} {
+		ln, err := tls.Listen("tcp", c.addr+":0", &tls.Config{Certificates: []tls.Certificate{cert}})
+		require.NoError(t, err)
+		srv := &http.Server{
+			Handler:  http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}),
+			ErrorLog: log.New(io.Discard, "", 0), // the refused handshake
+		}
+		go srv.Serve(ln)
+		_, err = Get(context.Background(), "https://"+ln.Addr().String()+"/")
+		srv.Close()
+		if c.ok {
+			require.NoError(t, err, c.addr)
+		} else {
+			require.ErrorContains(t, err, "127.0.0.9", "a certificate without the address must be refused")
+		}
+	}
 }

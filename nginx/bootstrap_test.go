@@ -21,6 +21,10 @@ func TestOriginBootstrapWritesTheUserDataFiles(t *testing.T) {
 		s.Stream = exampleLadderStream()
 		s.Record = true
 		return s
+	}(), func() OriginSpec {
+		s := exampleOrigin()
+		withOriginTLS(&s)
+		return s
 	}()} {
 		script, err := RenderOriginBootstrap(spec)
 		require.NoError(t, err)

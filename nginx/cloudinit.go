@@ -169,6 +169,11 @@ func originCloudConfig(spec OriginSpec, droplet bool) (cloudConfig, error) {
 	p.belowEphemeral("RTMPListen", spec.RTMPListen)
 	p.belowEphemeral("StatListen", spec.StatListen)
 	p.belowEphemeral("AuthListen", spec.AuthListen)
+	if spec.TLS != nil {
+		p.tlsLayout(spec.Layout, true)
+		p.belowEphemeral("RTMPSListen", spec.RTMPSListen)
+		p.belowEphemeral("RTMPSBackendListen", spec.RTMPSBackendListen)
+	}
 	if err := errors.Join(confErr, p.err("origin droplet")); err != nil {
 		return cloudConfig{}, err
 	}
@@ -184,7 +189,10 @@ func originCloudConfig(spec OriginSpec, droplet bool) (cloudConfig, error) {
 	if ladder {
 		packages = append(packages, "ffmpeg")
 	}
-	return buildCloudConfig(view, conf, packages, nil, nil)
+	if spec.TLS != nil {
+		packages = append(packages, streamModulePackage)
+	}
+	return buildCloudConfig(view, conf, packages, nil, tlsFiles(spec.Layout, spec.TLS))
 }
 
 // RenderEdgeUserData renders an edge droplet's cloud-init user data: Debian's
@@ -206,6 +214,13 @@ func RenderEdgeUserData(spec EdgeSpec, site []SiteFile) (string, error) {
 		p.belowEphemeral("HTTPListenIPv6", spec.HTTPListenIPv6)
 	}
 	p.belowEphemeral("RTMPListen", spec.RTMPListen)
+	if spec.TLS != nil {
+		p.tlsLayout(spec.Layout, false)
+		p.belowEphemeral("HTTPSListen", spec.HTTPSListen)
+		if spec.HTTPSListenIPv6 != "" {
+			p.belowEphemeral("HTTPSListenIPv6", spec.HTTPSListenIPv6)
+		}
+	}
 	p.site(site)
 	if err := errors.Join(confErr, p.err("edge droplet")); err != nil {
 		return "", fmt.Errorf("edge %q user data: %w", spec.Name, err)
@@ -240,6 +255,7 @@ func RenderEdgeUserData(spec EdgeSpec, site []SiteFile) (string, error) {
 		Path: path.Join(l.LibDir, RelayMarker), Owner: "root:root", Permissions: "0755", Defer: true,
 		Content: RelayMarkerScript(),
 	}}
+	files = append(files, tlsFiles(l, spec.TLS)...)
 	for _, f := range site {
 		files = append(files, writeFile{
 			Path: path.Join(l.WebRoot, f.Path), Owner: "root:root", Permissions: "0644", Defer: true, Content: f.Content,
@@ -351,6 +367,19 @@ func (p *problems) debianLayout(l Layout, ladder bool) {
 	must("Layout.PIDFile", l.PIDFile, prod.PIDFile, "Debian's nginx.service watches and stops nginx through it")
 	if ladder {
 		must("Layout.FFmpegPath", l.FFmpegPath, prod.FFmpegPath, "Debian's ffmpeg package installs it there")
+	}
+}
+
+// streamModulePackage is Debian's package of ngx_stream_module, which an
+// origin with TLS loads for RTMPS.
+const streamModulePackage = "libnginx-mod-stream"
+
+// tlsLayout checks the Layout fields a droplet with TLS needs.
+func (p *problems) tlsLayout(l Layout, origin bool) {
+	p.plainPath("Layout.TLSDir", l.TLSDir)
+	if origin && l.StreamModulePath != ProductionLayout().StreamModulePath {
+		p.add("Layout.StreamModulePath", l.StreamModulePath, "must be %q on a droplet: %s installs the module there; start from ProductionLayout()",
+			ProductionLayout().StreamModulePath, streamModulePackage)
 	}
 }
 

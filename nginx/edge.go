@@ -30,7 +30,34 @@ type EdgeSpec struct {
 	RelayToken string
 	// AdminCIDRs may read stub_status and rtmp_stat. Required.
 	AdminCIDRs []string
+
+	// TLS is the edge's certificate. Optional: nil serves HTTP only. With it,
+	// HTTPSListen serves everything HTTPListen served, and HTTPListen answers
+	// HealthPath and redirects every other request to HTTPS with a 301.
+	TLS *TLS
+	// HTTPSListen serves viewers over HTTPS (HTTP/2 and HTTP/1.1), e.g.
+	// "443". Required with TLS, unused without.
+	HTTPSListen string
+	// HTTPSListenIPv6 serves HTTPS over IPv6 too, e.g. "[::]:443". Optional,
+	// and only with TLS.
+	HTTPSListenIPv6 string
+	// CORSOrigins are the websites whose pages may fetch the HLS with XHR
+	// (hls.js), as browsers send Origin, e.g. "https://event.example.org".
+	// Optional: empty allows any site ("*"). When set, list every origin the
+	// player page may play from too (the edges' own base URLs, its failover
+	// candidates), or a page served by one edge cannot move to another.
+	CORSOrigins []string
+	// Workers is how many nginx worker processes run. Optional: 0 means 1.
+	// The static pulls and their HLS run in worker 0 alone; the others only
+	// serve HTTP(S), for an edge whose one worker cannot fill its NIC
+	// (mostly with TLS). With more than one, /stat is not served: rtmp_stat
+	// answers from whichever worker takes the request.
+	Workers int
 }
+
+// MaxEdgeWorkers bounds EdgeSpec.Workers: more processes than that buy an
+// edge nothing on the droplet sizes livecdn uses.
+const MaxEdgeWorkers = 16
 
 // RelayMarker is the file name of RelayMarkerScript under Layout.LibDir.
 const RelayMarker = "relay-marker"
@@ -74,6 +101,10 @@ type edgeView struct {
 	// MarkerWait bounds how long a new relay may take to deliver its first
 	// fragment (aligned slicing closes it within two fragment lengths).
 	MarkerWait int
+	// TLSFiles is where the certificate and key are, with TLS.
+	TLSFiles tlsView
+	// HTTPSRedirect is the 301 target of plain HTTP requests, with TLS.
+	HTTPSRedirect string
 }
 
 type edgePull struct{ URL, Name string }
@@ -112,10 +143,7 @@ func (spec EdgeSpec) view() (edgeView, error) {
 	}
 	p.listen("HTTPListen", spec.HTTPListen)
 	if spec.HTTPListenIPv6 != "" {
-		p.listen("HTTPListenIPv6", spec.HTTPListenIPv6)
-		if ap, err := parseListen(spec.HTTPListenIPv6); err == nil && !ap.Addr().Is6() {
-			p.add("HTTPListenIPv6", spec.HTTPListenIPv6, "use an IPv6 address, e.g. [::]:80")
-		}
+		p.listenIPv6("HTTPListenIPv6", spec.HTTPListenIPv6)
 	}
 	p.listen("RTMPListen", spec.RTMPListen)
 	if ap, err := netip.ParseAddrPort(spec.Origin); err != nil || ap.Port() == 0 || ap.Addr().IsUnspecified() {
@@ -124,14 +152,33 @@ func (spec EdgeSpec) view() (edgeView, error) {
 	p.stream(spec.Stream)
 	p.secret("RelayToken", spec.RelayToken)
 	spec.AdminCIDRs = p.cidrs("AdminCIDRs", spec.AdminCIDRs, true)
+	tlsFiles := p.tls("TLS", spec.TLS, l)
+	if spec.TLS != nil {
+		p.listen("HTTPSListen", spec.HTTPSListen)
+		if spec.HTTPSListenIPv6 != "" {
+			p.listenIPv6("HTTPSListenIPv6", spec.HTTPSListenIPv6)
+		}
+	} else {
+		p.unusedWithoutTLS("HTTPSListen", spec.HTTPSListen)
+		p.unusedWithoutTLS("HTTPSListenIPv6", spec.HTTPSListenIPv6)
+	}
+	spec.CORSOrigins = p.webOrigins("CORSOrigins", spec.CORSOrigins, "the event's website, e.g. https://event.example.org")
+	if spec.Workers < 0 || spec.Workers > MaxEdgeWorkers {
+		p.add("Workers", spec.Workers, "use 1 to %d worker processes (0 means 1)", MaxEdgeWorkers)
+	}
 	if err := p.err(fmt.Sprintf("edge %q", spec.Name)); err != nil {
 		return edgeView{}, err
 	}
 
 	s := spec.Stream
+	spec.Workers = max(1, spec.Workers)
 	view := edgeView{
 		EdgeSpec: spec, HLSRoot: path.Dir(l.HLSDir),
 		SegmentMaxAge: s.PlaylistSeconds, MarkerWait: 5 * s.FragmentSeconds,
+		TLSFiles: tlsFiles,
+	}
+	if spec.TLS != nil {
+		view.HTTPSRedirect = httpsRedirect(spec.HTTPSListen)
 	}
 	if len(s.Renditions) == 0 {
 		view.Pulls = []edgePull{spec.pull(IngestApp, s.Name)}

@@ -38,6 +38,17 @@ func TestRenderEdgeConfRejectsInvalidSpecs(t *testing.T) {
 		{name: "no relay token", mutate: func(s *EdgeSpec) { s.RelayToken = "" }, want: `RelayToken: "(0 characters, not shown)"`},
 		{name: "no admin CIDRs", mutate: func(s *EdgeSpec) { s.AdminCIDRs = nil }, want: `AdminCIDRs: "[]"`},
 		{name: "admin CIDR garbage", mutate: func(s *EdgeSpec) { s.AdminCIDRs = []string{"203.0.113.0/28", "any"} }, want: `AdminCIDRs[1]: "any"`},
+		{name: "HTTPS listen without TLS", mutate: func(s *EdgeSpec) { s.HTTPSListen = "443" }, want: `HTTPSListen: "443"`},
+		{name: "HTTPS IPv6 listen without TLS", mutate: func(s *EdgeSpec) { s.HTTPSListenIPv6 = "[::]:443" }, want: `HTTPSListenIPv6: "[::]:443"`},
+		{name: "TLS without HTTPS listen", mutate: func(s *EdgeSpec) { withEdgeTLS(s); s.HTTPSListen = "" }, want: `HTTPSListen: ""`},
+		{name: "HTTPS IPv6 listen on IPv4", mutate: func(s *EdgeSpec) { withEdgeTLS(s); s.HTTPSListenIPv6 = "0.0.0.0:443" }, want: `HTTPSListenIPv6: "0.0.0.0:443"`},
+		{name: "TLS key of another certificate", mutate: func(s *EdgeSpec) { withEdgeTLS(s); s.TLS.Key = exampleTLSFromSeed(1).Key }, want: `TLS: "(chain of 489 bytes, key of 119 bytes, not shown)"`},
+		{name: "TLS chain not PEM", mutate: func(s *EdgeSpec) { withEdgeTLS(s); s.TLS.Chain = "fullchain.pem" }, want: `TLS: "(chain of 13 bytes, key of 119 bytes, not shown)"`},
+		{name: "TLS dir relative", mutate: func(s *EdgeSpec) { withEdgeTLS(s); s.Layout.TLSDir = "tls" }, want: `Layout.TLSDir: "tls"`},
+		{name: "CORS origin with a path", mutate: func(s *EdgeSpec) { s.CORSOrigins = []string{"https://event.example.org/watch"} }, want: `CORSOrigins[0]: "https://event.example.org/watch"`},
+		{name: "CORS wildcard", mutate: func(s *EdgeSpec) { s.CORSOrigins = []string{"*"} }, want: `CORSOrigins[0]: "*"`},
+		{name: "negative workers", mutate: func(s *EdgeSpec) { s.Workers = -1 }, want: `Workers: -1`},
+		{name: "too many workers", mutate: func(s *EdgeSpec) { s.Workers = MaxEdgeWorkers + 1 }, want: `Workers: 17`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -45,7 +56,7 @@ func TestRenderEdgeConfRejectsInvalidSpecs(t *testing.T) {
 			c.mutate(&spec)
 
 			out, err := RenderEdgeConf(spec)
-			requireRejected(t, out, err, c.want, c.problems, spec.RelayToken)
+			requireRejected(t, out, err, c.want, c.problems, spec.RelayToken, tlsKey(spec.TLS))
 			require.ErrorContains(t, err, "invalid edge "+`"`+spec.Name+`"`+" spec: ")
 
 			out, err = RenderEdgeUserData(spec, exampleSite())
@@ -53,6 +64,20 @@ func TestRenderEdgeConfRejectsInvalidSpecs(t *testing.T) {
 			require.ErrorContains(t, err, "edge "+`"`+spec.Name+`"`+" user data: ")
 		})
 	}
+}
+
+// withEdgeTLS turns a valid edge spec into a valid HTTPS one.
+func withEdgeTLS(s *EdgeSpec) {
+	s.TLS = exampleTLS()
+	s.HTTPSListen = "443"
+}
+
+// tlsKey is the private key of t, a secret no error may echo.
+func tlsKey(t *TLS) string {
+	if t == nil {
+		return ""
+	}
+	return strings.TrimSpace(t.Key)
 }
 
 // TestEdgesDifferOnlyByName renders two edges whose specs differ only in

@@ -36,11 +36,11 @@ func TestGolden(t *testing.T) {
 			checkGolden(t, c.name+".conf", conf)
 			checkGolden(t, c.name+".user-data.yaml", userData)
 
-			hlsDir := ""
+			hlsDir, tls := "", c.tls()
 			if c.edge != nil {
 				hlsDir = c.edge.Layout.HLSDir
 			}
-			nginxTest(t, tools, conf, hlsDir)
+			nginxTest(t, tools, conf, hlsDir, tls)
 			cloudInitSchema(t, tools, userData)
 
 			ud := parseUserData(t, userData)
@@ -67,9 +67,11 @@ func TestGolden(t *testing.T) {
 			}
 
 			require.Contains(t, dropIn, "\nExecReload=\nExecReload=/bin/sh -c ", "every node must replace Debian's reload, not add to it")
+			checkTLSFiles(t, ud, tls)
 			if c.origin != nil {
 				ladder := len(c.origin.Stream.Renditions) > 0
 				require.Equal(t, ladder, slices.Contains(ud.Packages, "ffmpeg"), "ffmpeg is installed exactly when the origin transcodes")
+				require.Equal(t, tls != nil, slices.Contains(ud.Packages, streamModulePackage), "the stream module is installed exactly when the origin takes RTMPS")
 				require.Empty(t, ud.Mounts, "an origin needs no tmpfs")
 				require.NotContains(t, dropIn, ".live", "an origin has no relay markers")
 			} else {
@@ -143,15 +145,53 @@ func requireTools(t *testing.T) tools {
 	}
 }
 
+// checkTLSFiles checks that the user data writes the certificate and key
+// under TLSDir exactly when the node has TLS, the key for root alone.
+func checkTLSFiles(t *testing.T, ud userData, tls *TLS) {
+	t.Helper()
+	l := ProductionLayout()
+	var written []string
+	for _, f := range ud.WriteFiles {
+		if strings.HasPrefix(f.Path, l.TLSDir+"/") {
+			written = append(written, f.Path)
+		}
+	}
+	if tls == nil {
+		require.Empty(t, written, "a node without TLS gets no TLS files")
+		return
+	}
+	require.Equal(t, []string{l.TLSChainPath(), l.TLSKeyPath()}, written)
+	chain, key := ud.file(t, l.TLSChainPath()), ud.file(t, l.TLSKeyPath())
+	require.Equal(t, tls.Chain, chain.Content)
+	require.Equal(t, tls.Key, key.Content)
+	require.Equal(t, "root:root", key.Owner)
+	require.Equal(t, "0600", key.Permissions, "the private key is for root (nginx's master) alone")
+}
+
+// tls is the case's certificate, if any.
+func (c goldenCase) tls() *TLS {
+	if c.origin != nil {
+		return c.origin.TLS
+	}
+	return c.edge.TLS
+}
+
 // nginxTest runs `nginx -t` on conf. nginx creates hls_path when it loads the
 // config, and a test must not create /var/lib/livecdn on the machine it runs
-// on, so an edge's HLS directory is moved into a temporary one; nothing else
-// of the rendered text changes.
-func nginxTest(t *testing.T, tl tools, conf, hlsDir string) {
+// on, so an edge's HLS directory is moved into a temporary one, and so are
+// the TLS files nginx reads; nothing else of the rendered text changes.
+func nginxTest(t *testing.T, tl tools, conf, hlsDir string, tls *TLS) {
 	t.Helper()
 	dir := t.TempDir()
 	if hlsDir != "" {
 		conf = strings.ReplaceAll(conf, hlsDir, filepath.Join(dir, "hls"))
+	}
+	if tls != nil {
+		l := Layout{TLSDir: filepath.Join(dir, "tls")}
+		require.NoError(t, os.Mkdir(l.TLSDir, 0o700))
+		require.NoError(t, os.WriteFile(l.TLSChainPath(), []byte(tls.Chain), 0o644))
+		require.NoError(t, os.WriteFile(l.TLSKeyPath(), []byte(tls.Key), 0o600))
+		conf = strings.ReplaceAll(conf, ProductionLayout().TLSDir+"/", l.TLSDir+"/")
 	}
 	file := filepath.Join(dir, "nginx.conf")
 	require.NoError(t, os.WriteFile(file, []byte(conf), 0o600))

@@ -30,12 +30,27 @@ type OriginSpec struct {
 	AdminCIDRs []string
 	// Record writes the encoder's stream to Layout.RecordDir. Default false.
 	Record bool
+
+	// TLS is the origin's certificate, for RTMPS ingest. Optional: nil takes
+	// RTMP only, exactly as without these fields.
+	TLS *TLS
+	// RTMPSListen takes encoders over RTMPS (RTMP in TLS), e.g. "443",
+	// terminated by nginx's stream module and forwarded to
+	// RTMPSBackendListen. The same stream key and IngestCIDRs apply as on
+	// RTMPListen. Required with TLS, unused without.
+	RTMPSListen string
+	// RTMPSBackendListen is the loopback RTMP listener the RTMPS server
+	// forwards to, e.g. "127.0.0.1:1936". It speaks the PROXY protocol, so
+	// the RTMP application sees each encoder's own address, not 127.0.0.1.
+	// Required with TLS, unused without; must be a loopback address.
+	RTMPSBackendListen string
 }
 
 // originView is what origin.conf.tmpl reads: the spec, validated and with
 // everything derived from it computed in Go rather than in the template.
 type originView struct {
 	OriginSpec
+	TLSFiles    tlsView
 	RelayToken  string
 	LocalRTMP   string
 	Transcoder  string
@@ -75,12 +90,31 @@ func (spec OriginSpec) view() (originView, error) {
 	spec.IngestCIDRs = p.cidrs("IngestCIDRs", spec.IngestCIDRs, true)
 	spec.EdgeCIDRs = p.cidrs("EdgeCIDRs", spec.EdgeCIDRs, false)
 	spec.AdminCIDRs = p.cidrs("AdminCIDRs", spec.AdminCIDRs, true)
+	tlsFiles := p.tls("TLS", spec.TLS, l)
+	if spec.TLS != nil {
+		p.absPath("Layout.StreamModulePath", l.StreamModulePath)
+		p.listen("RTMPSListen", spec.RTMPSListen)
+		p.listen("RTMPSBackendListen", spec.RTMPSBackendListen)
+		if ap, err := parseListen(spec.RTMPSBackendListen); err == nil && !ap.Addr().IsLoopback() {
+			p.add("RTMPSBackendListen", spec.RTMPSBackendListen,
+				"must be a loopback address such as 127.0.0.1:1936: it believes the client address the PROXY protocol header claims")
+		}
+		for _, other := range [][2]string{{"RTMPListen", spec.RTMPListen}, {"AuthListen", spec.AuthListen}, {"StatListen", spec.StatListen}} {
+			if samePort(spec.RTMPSBackendListen, other[1]) {
+				p.add("RTMPSBackendListen", spec.RTMPSBackendListen, "use a port of its own, not %s's %q", other[0], other[1])
+			}
+		}
+	} else {
+		p.unusedWithoutTLS("RTMPSListen", spec.RTMPSListen)
+		p.unusedWithoutTLS("RTMPSBackendListen", spec.RTMPSBackendListen)
+	}
 	if err := p.err("origin"); err != nil {
 		return originView{}, err
 	}
 
 	view := originView{
 		OriginSpec: spec,
+		TLSFiles:   tlsFiles,
 		RelayToken: RelayToken(spec.StreamKey),
 		LocalRTMP:  "rtmp://" + loopbackURLHost(spec.RTMPListen),
 	}

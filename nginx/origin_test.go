@@ -46,6 +46,13 @@ func requireRejected(t *testing.T, out string, err error, want string, problems 
 	}
 }
 
+// withOriginTLS turns a valid origin spec into a valid RTMPS one.
+func withOriginTLS(s *OriginSpec) {
+	s.TLS = exampleTLS()
+	s.RTMPSListen = "443"
+	s.RTMPSBackendListen = "127.0.0.1:1936"
+}
+
 func TestRenderOriginConfRejectsInvalidSpecs(t *testing.T) {
 	valid := exampleOrigin()
 	_, err := RenderOriginConf(valid)
@@ -85,12 +92,19 @@ func TestRenderOriginConfRejectsInvalidSpecs(t *testing.T) {
 		{name: "edge CIDR prefix too long", mutate: func(s *OriginSpec) { s.EdgeCIDRs = []string{"198.51.100.0/24", "203.0.113.0/33"} }, want: `EdgeCIDRs[1]: "203.0.113.0/33"`},
 		{name: "no admin CIDRs", mutate: func(s *OriginSpec) { s.AdminCIDRs = []string{} }, want: `AdminCIDRs: "[]"`},
 		{name: "admin CIDR hostname", mutate: func(s *OriginSpec) { s.AdminCIDRs = []string{"ops.example.com"} }, want: `AdminCIDRs[0]: "ops.example.com"`},
+		{name: "RTMPS listen without TLS", mutate: func(s *OriginSpec) { s.RTMPSListen = "443" }, want: `RTMPSListen: "443"`},
+		{name: "RTMPS backend without TLS", mutate: func(s *OriginSpec) { s.RTMPSBackendListen = "127.0.0.1:1936" }, want: `RTMPSBackendListen: "127.0.0.1:1936"`},
+		{name: "TLS without RTMPS listen", mutate: func(s *OriginSpec) { withOriginTLS(s); s.RTMPSListen = "" }, want: `RTMPSListen: ""`},
+		{name: "RTMPS backend public", mutate: func(s *OriginSpec) { withOriginTLS(s); s.RTMPSBackendListen = "1936" }, want: `RTMPSBackendListen: "1936"`},
+		{name: "RTMPS backend on the RTMP port", mutate: func(s *OriginSpec) { withOriginTLS(s); s.RTMPSBackendListen = "127.0.0.1:1935" }, want: `RTMPSBackendListen: "127.0.0.1:1935"`},
+		{name: "TLS key of another certificate", mutate: func(s *OriginSpec) { withOriginTLS(s); s.TLS.Key = exampleTLSFromSeed(2).Key }, want: `TLS: "(chain of 489 bytes, key of 119 bytes, not shown)"`},
+		{name: "TLS without the stream module", mutate: func(s *OriginSpec) { withOriginTLS(s); s.Layout.StreamModulePath = "" }, want: `Layout.StreamModulePath: ""`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			spec := exampleOrigin()
 			c.mutate(&spec)
-			secrets := []string{spec.StreamKey, RelayToken(spec.StreamKey)}
+			secrets := []string{spec.StreamKey, RelayToken(spec.StreamKey), tlsKey(spec.TLS)}
 
 			out, err := RenderOriginConf(spec)
 			requireRejected(t, out, err, c.want, c.problems, secrets...)

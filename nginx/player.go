@@ -140,11 +140,18 @@ func (p *problems) candidates(field string, in []string) []string {
 	if len(in) > MaxPlayerCandidates {
 		p.add(field, len(in), "list at most %d base URLs, one per region", MaxPlayerCandidates)
 	}
+	return p.webOrigins(field, in, "a base URL such as http://ams3.live.example.org")
+}
+
+// webOrigins validates web origins and returns them as browsers write them
+// (location.origin, the Origin header), sorted and without duplicates; never
+// nil. example is what the fix suggests instead of a bad one.
+func (p *problems) webOrigins(field string, in []string, example string) []string {
 	out := make([]string, 0, len(in))
 	for i, raw := range in {
 		origin, err := webOrigin(raw)
 		if err != nil {
-			p.add(fmt.Sprintf("%s[%d]", field, i), raw, "%v; write a base URL such as http://ams3.live.example.org", err)
+			p.add(fmt.Sprintf("%s[%d]", field, i), raw, "%v; write %s", err, example)
 			continue
 		}
 		out = append(out, origin)

@@ -52,6 +52,12 @@ type Layout struct {
 	// FFmpegPath is the transcoder the origin runs for a rendition ladder.
 	// Required when there are renditions.
 	FFmpegPath string
+	// StreamModulePath is the absolute path of ngx_stream_module.so, which
+	// terminates the origin's RTMPS. Required on an origin with TLS.
+	StreamModulePath string
+	// TLSDir holds a node's certificate chain (TLSChainFile) and private key
+	// (TLSKeyFile), which nginx's master reads as root. Required with TLS.
+	TLSDir string
 }
 
 // ProductionLayout is the layout of a Debian 12 droplet running Debian's
@@ -68,6 +74,9 @@ func ProductionLayout() Layout {
 		LibDir:     "/usr/local/lib/livecdn",
 		RecordDir:  "/var/lib/livecdn/recordings",
 		FFmpegPath: "/usr/bin/ffmpeg",
+
+		StreamModulePath: "/usr/lib/nginx/modules/ngx_stream_module.so",
+		TLSDir:           "/etc/livecdn/tls",
 	}
 }
 

@@ -1,9 +1,16 @@
 package nginx
 
 import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -64,6 +71,38 @@ func exampleSite() []SiteFile {
 	}
 }
 
+// exampleTLS is a throwaway self-signed certificate for the documentation
+// names. It is made in the test, from a fixed seed and fixed dates, because
+// Ed25519 signs deterministically: the golden files can hold its bytes.
+func exampleTLS() *TLS { return exampleTLSFromSeed(0) }
+
+// exampleTLSFromSeed makes one certificate per seed, so tests can pair a
+// chain with another certificate's key.
+func exampleTLSFromSeed(seed byte) *TLS {
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "live.example.org"},
+		DNSNames:     []string{"live.example.org", "*.live.example.org"},
+		NotBefore:    time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:     time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(nil, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		panic(err)
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		panic(err)
+	}
+	return &TLS{
+		Chain: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		Key:   string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})),
+	}
+}
+
 // goldenCase is one node to render; its files under testdata/golden are
 // NAME.conf (nginx.conf) and NAME.user-data.yaml.
 type goldenCase struct {
@@ -92,11 +131,26 @@ func goldenCases() []goldenCase {
 	edgeLadder := exampleEdge("sgp1-1")
 	edgeLadder.Stream = exampleLadderStream()
 
+	originTLS := exampleOrigin()
+	originTLS.TLS = exampleTLS()
+	originTLS.RTMPSListen = "443"
+	originTLS.RTMPSBackendListen = "127.0.0.1:1936"
+	originTLS.IngestCIDRs = []string{"198.51.100.23/32", "192.0.2.0/24"}
+
+	edgeTLS := exampleEdge("nyc3-1")
+	edgeTLS.TLS = exampleTLS()
+	edgeTLS.HTTPSListen = "443"
+	edgeTLS.HTTPSListenIPv6 = "[::]:443"
+	edgeTLS.CORSOrigins = []string{"https://event.example.org", "https://www.example.org"}
+	edgeTLS.Workers = 2
+
 	return []goldenCase{
 		{name: "origin-single", origin: &single},
 		{name: "origin-ladder-record", origin: &ladder},
 		{name: "edge-single", edge: &edgeSingle},
 		{name: "edge-ladder", edge: &edgeLadder, site: exampleSite()},
+		{name: "origin-tls", origin: &originTLS},
+		{name: "edge-tls-cors-workers", edge: &edgeTLS, site: exampleSite()},
 	}
 }
 

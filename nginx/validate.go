@@ -53,6 +53,21 @@ func (p *problems) listen(field, addr string) {
 	}
 }
 
+func (p *problems) listenIPv6(field, addr string) {
+	p.listen(field, addr)
+	if ap, err := parseListen(addr); err == nil && !ap.Addr().Is6() {
+		p.add(field, addr, "use an IPv6 address, e.g. [::]:%d", ap.Port())
+	}
+}
+
+// unusedWithoutTLS reports a TLS-only field set on a spec without TLS, which
+// would otherwise be silently ignored.
+func (p *problems) unusedWithoutTLS(field, value string) {
+	if value != "" {
+		p.add(field, value, "set TLS too, or leave %s empty: without a certificate nothing listens there", field)
+	}
+}
+
 // parseListen accepts nginx's "PORT" and "HOST:PORT" listen forms.
 func parseListen(addr string) (netip.AddrPort, error) {
 	if port, err := strconv.ParseUint(addr, 10, 16); err == nil && port > 0 {
@@ -63,6 +78,13 @@ func parseListen(addr string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, errors.New("not a listen address")
 	}
 	return ap, nil
+}
+
+// samePort reports two valid listen addresses on one port.
+func samePort(a, b string) bool {
+	apA, errA := parseListen(a)
+	apB, errB := parseListen(b)
+	return errA == nil && errB == nil && apA.Port() == apB.Port()
 }
 
 // loopbackURLHost is how a process on the node itself reaches a listener.

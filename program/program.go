@@ -106,6 +106,8 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 	}
 
 	var originAddress, ingest pulumi.StringOutput
+	// The droplets the alerts watch: a bring-your-own origin has none.
+	var watched []components.WatchedDroplet
 	if st.Origin.BYO {
 		key, err := pconfig.TrySecret(ctx, config.KeyOriginSSHPrivateKey)
 		if err != nil {
@@ -138,6 +140,7 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 			return nil, err
 		}
 		originAddress, ingest = o.Address, o.IngestURL
+		watched = append(watched, components.WatchedDroplet{Name: st.Origin.Name, Size: st.Origin.Size, ID: o.DropletID})
 	}
 
 	nodes := map[string]*components.EdgeNode{}
@@ -154,10 +157,15 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 			return nil, err
 		}
 		nodes[e.Name] = node
+		watched = append(watched, components.WatchedDroplet{Name: e.Name, Size: e.Size, ID: node.DropletID})
 		edgeOutputs[e.Name] = pulumi.Map{
 			"region": node.Region, "address": node.Address,
 			"hlsUrl": node.HLSURL, "healthUrl": node.HealthURL,
 		}
+	}
+
+	if err := declareAlerts(ctx, s, st, watched, originAddress, nodes); err != nil {
+		return nil, err
 	}
 
 	first := nodes[st.Edges[0].Name]

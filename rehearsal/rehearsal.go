@@ -65,20 +65,20 @@ type Options struct {
 // Info is what a running rehearsal prints: where to publish from, where to
 // watch, and every machine.
 type Info struct {
-	Netns          string        `json:"netns"`
-	EncoderAddress string        `json:"encoderAddress"`
-	AdminAddress   string        `json:"adminAddress"`
-	ViewerAddress  string        `json:"viewerAddress"`
-	Ingest         string        `json:"ingest"`
-	IngestRTMPS    string        `json:"ingestRtmps,omitempty"`
+	Netns          string `json:"netns"`
+	EncoderAddress string `json:"encoderAddress"`
+	AdminAddress   string `json:"adminAddress"`
+	ViewerAddress  string `json:"viewerAddress"`
+	Ingest         string `json:"ingest"`
+	IngestRTMPS    string `json:"ingestRtmps,omitempty"`
 	// CAFile holds the CA the machines' certificate chains to when it is not
 	// a public one (curl --cacert, ffmpeg -ca_file); empty otherwise.
-	CAFile string `json:"caFile,omitempty"`
-	Stream         string        `json:"stream"`
-	StreamKey      string        `json:"streamKey"`
-	Domain         string        `json:"domain"`
-	Accel          string        `json:"accel"`
-	Machines       []MachineInfo `json:"machines"`
+	CAFile    string        `json:"caFile,omitempty"`
+	Stream    string        `json:"stream"`
+	StreamKey string        `json:"streamKey"`
+	Domain    string        `json:"domain"`
+	Accel     string        `json:"accel"`
+	Machines  []MachineInfo `json:"machines"`
 }
 
 // MachineInfo is one booted machine.

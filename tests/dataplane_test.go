@@ -26,8 +26,14 @@ func publish(t *testing.T, url string) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	return ffmpegPublish(ctx, url, 3)
+}
+
+// ffmpegPublish publishes seconds of a test pattern to url (rtmp:// or
+// rtmps://, whose certificate ffmpeg does not check).
+func ffmpegPublish(ctx context.Context, url string, seconds int) error {
 	out, err := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
-		"-re", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-t", "3",
+		"-re", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-t", strconv.Itoa(seconds),
 		"-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-f", "flv", url).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out)))

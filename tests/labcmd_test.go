@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,16 +41,7 @@ func TestLabCommandPrintsOneJSONLineAndCleansUp(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "lab", "--edges", "2", "--source-size", "320x180", "--hlsjs", hlsjs)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-
-	lines := bufio.NewScanner(stdout)
-	require.True(t, lines.Scan(), "no JSON line on stdout; stderr:\n%s", stderr.String())
+	cmd, lines, stderr := startLabCommand(ctx, t, bin, "--edges", "2", "--source-size", "320x180", "--hlsjs", hlsjs)
 
 	var info lab.Info
 	dec := json.NewDecoder(strings.NewReader(lines.Text()))
@@ -89,6 +82,51 @@ func TestLabCommandPrintsOneJSONLineAndCleansUp(t *testing.T) {
 		assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "pid %d is gone", pid)
 	}
 	assert.NoDirExists(t, dir[1])
+}
+
+// startLabCommand runs `livecdn lab ARGS` and waits for its first line on
+// stdout, the JSON Info; lines then reads what follows.
+func startLabCommand(ctx context.Context, t *testing.T, bin string, args ...string) (cmd *exec.Cmd, lines *bufio.Scanner, stderr *bytes.Buffer) {
+	t.Helper()
+	cmd = exec.CommandContext(ctx, bin, append([]string{"lab"}, args...)...)
+	stderr = &bytes.Buffer{}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	lines = bufio.NewScanner(stdout)
+	require.True(t, lines.Scan(), "no JSON line on stdout; stderr:\n%s", stderr.String())
+	return cmd, lines, stderr
+}
+
+// TestLabCommandTLS runs `livecdn lab --tls`: HTTPS edges, an RTMPS ingest
+// and the CA to trust them with.
+func TestLabCommandTLS(t *testing.T) {
+	t.Parallel()
+	bin := buildLivecdn(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd, lines, stderr := startLabCommand(ctx, t, bin, "--tls", "--edges", "1", "--source", "none", "--hlsjs", "")
+	var info lab.Info
+	require.NoError(t, json.Unmarshal(lines.Bytes(), &info))
+	assert.Regexp(t, `^rtmps://127\.0\.0\.1:\d+/live$`, info.IngestRTMPS)
+	require.Len(t, info.Edges, 1)
+	e := info.Edges[0]
+	assert.Regexp(t, `^https://127\.0\.0\.2:\d+/$`, e.Player)
+	assert.Regexp(t, `^http://127\.0\.0\.2:\d+$`, e.HTTP)
+
+	// The printed CA is all a client needs to trust the edge.
+	resp, body := get(t, tlsClient(labRoots(t, info), tls.VersionTLS13), e.Player)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, body, "<video")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait(), "exit status after SIGTERM; stderr:\n%s", stderr.String())
+	assert.Contains(t, stderr.String(), "or over RTMPS to "+info.IngestRTMPS+"/lab?key=")
+	assert.Contains(t, stderr.String(), "curl --cacert "+info.CA)
+	assert.NoFileExists(t, info.CA, "the lab removes its CA with its directory")
 }
 
 func TestLabCommandRejectsBadFlags(t *testing.T) {

@@ -31,6 +31,7 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&opts.StreamKey, "stream-key", "", "publish key (default: random)")
 	fs.StringVar(&opts.SourceSize, "source-size", opts.SourceSize, "test pattern frame size")
 	fs.StringVar(&opts.HLSJS, "hlsjs", defaultHLSJS, "local hls.min.js for the player page (see `make hlsjs`)")
+	fs.BoolVar(&opts.TLS, "tls", false, "serve HTTPS (HTTP redirects) and take RTMPS, with a throwaway CA")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,6 +66,12 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	info := l.Info()
 	fmt.Fprintf(stderr, "lab: ready in %s\n", l.Dir())
 	fmt.Fprintf(stderr, "lab: publish to %s/%s?key=%s\n", info.Ingest, info.Stream, info.StreamKey)
+	if info.IngestRTMPS != "" {
+		fmt.Fprintf(stderr, "lab: or over RTMPS to %s/%s?key=%s\n", info.IngestRTMPS, info.Stream, info.StreamKey)
+	}
+	if info.CA != "" {
+		fmt.Fprintf(stderr, "lab: certificates are signed by %s (curl --cacert %s ...)\n", info.CA, info.CA)
+	}
 	for _, e := range info.Edges {
 		fmt.Fprintf(stderr, "lab: %s: open %s in a browser (HLS %s)\n", e.Name, e.Player, e.HLS)
 	}

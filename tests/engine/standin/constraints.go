@@ -45,6 +45,9 @@ var checks = map[string]func(p props){
 	"digitalocean:index/reservedIp:ReservedIp":                     checkReservedIP,
 	"digitalocean:index/reservedIpAssignment:ReservedIpAssignment": checkReservedIPAssignment,
 	"digitalocean:index/tag:Tag":                                   checkTag,
+	"digitalocean:index/monitorAlert:MonitorAlert":                 checkMonitorAlert,
+	"digitalocean:index/uptimeCheck:UptimeCheck":                   checkUptimeCheck,
+	"digitalocean:index/uptimeAlert:UptimeAlert":                   checkUptimeAlert,
 	"cloudflare:index/record:Record":                               checkRecord,
 	"cloudflare:index/loadBalancer:LoadBalancer":                   checkLoadBalancer,
 	"cloudflare:index/loadBalancerPool:LoadBalancerPool":           checkPool,
@@ -439,6 +442,121 @@ func checkMonitor(p props) {
 	if p.has("expectedBody") && !web {
 		p.fail("expectedBody", "only http and https monitors read a body, this one is %s", typ)
 	}
+}
+
+// monitorAlertTypes: TF-DO monitoring/resource_monitor_alert.go, schema
+// "type" (StringInSlice of godo's alert policy type constants).
+var monitorAlertTypes = []string{
+	"v1/insights/droplet/cpu", "v1/insights/droplet/memory_utilization_percent",
+	"v1/insights/droplet/disk_utilization_percent", "v1/insights/droplet/public_outbound_bandwidth",
+	"v1/insights/droplet/public_inbound_bandwidth", "v1/insights/droplet/private_outbound_bandwidth",
+	"v1/insights/droplet/private_inbound_bandwidth", "v1/insights/droplet/disk_read",
+	"v1/insights/droplet/disk_write", "v1/insights/droplet/load_1", "v1/insights/droplet/load_5",
+	"v1/insights/droplet/load_15", "v1/insights/lbaas/avg_cpu_utilization_percent",
+	"v1/insights/lbaas/connection_utilization_percent", "v1/insights/lbaas/droplet_health",
+	"v1/insights/lbaas/tls_connections_per_second_utilization_percent",
+	"v1/insights/lbaas/increase_in_http_error_rate_percentage_4xx",
+	"v1/insights/lbaas/increase_in_http_error_rate_percentage_5xx",
+	"v1/insights/lbaas/increase_in_http_error_rate_count_4xx",
+	"v1/insights/lbaas/increase_in_http_error_rate_count_5xx",
+	"v1/insights/lbaas/high_http_request_response_time", "v1/insights/lbaas/high_http_request_response_time_50p",
+	"v1/insights/lbaas/high_http_request_response_time_95p", "v1/insights/lbaas/high_http_request_response_time_99p",
+	"v1/dbaas/alerts/load_15_alerts", "v1/dbaas/alerts/memory_utilization_alerts",
+	"v1/dbaas/alerts/disk_utilization_alerts", "v1/dbaas/alerts/cpu_alerts",
+}
+
+// checkMonitorAlert: TF-DO monitoring/resource_monitor_alert.go.
+func checkMonitorAlert(p props) {
+	p.oneOf("type", monitorAlertTypes, true)                      // "type": Required, StringInSlice
+	p.oneOf("compare", []string{"GreaterThan", "LessThan"}, true) // "compare": Required, StringInSlice
+	p.nonEmpty("description")                                     // "description": Required
+	p.oneOf("window", []string{"5m", "10m", "30m", "1h"}, true)   // "window": Required, StringInSlice
+	if !p.has("value") {                                          // "value": Required, FloatAtLeast(0)
+		p.fail("value", "missing")
+	} else if v, ok := p.num("value"); ok && v < 0 {
+		p.fail("value", "%v is below 0", v)
+	}
+	p.tags("tags") // "tags": tag.TagsSchema
+	// "alerts": Required, MaxItems 1 (the bridge makes it one object).
+	alerts, ok := p.object("alerts")
+	if !ok {
+		return
+	}
+	alerts.notifications()
+	// "entities": Optional, MinItems 1.
+	if items, ok := p.rawList("entities"); ok && len(items) == 0 {
+		p.fail("entities", "is empty; leave it out or name at least one resource")
+	}
+	for i, e := range p.strings("entities") {
+		if e == "" {
+			p.fail("entities", "[%d] is empty", i)
+		}
+	}
+}
+
+// checkUptimeCheck: TF-DO uptime/resource_uptime_check.go. Regions are not
+// checked: livecdn leaves them to DigitalOcean (every region).
+func checkUptimeCheck(p props) {
+	p.nonEmpty("name")                                        // "name": Required
+	p.nonEmpty("target")                                      // "target": Required
+	p.oneOf("type", []string{"ping", "http", "https"}, false) // "type": StringInSlice, default https
+	p.boolean("enabled")                                      // "enabled": TypeBool
+}
+
+// checkUptimeAlert: TF-DO uptime/resource_uptime_alert.go. The enums are
+// snake_case, although pulumi-digitalocean's doc comment shows camelCase.
+func checkUptimeAlert(p props) {
+	p.nonEmpty("name")                                                              // "name": Required
+	p.nonEmpty("checkId")                                                           // "check_id": Required
+	p.oneOf("type", []string{"latency", "down", "down_global", "ssl_expiry"}, true) // "type": Required, StringInSlice
+	p.oneOf("comparison", []string{"greater_than", "less_than"}, false)             // "comparison": StringInSlice
+	p.oneOf("period", []string{"2m", "3m", "5m", "10m", "15m", "30m", "1h"}, false) // "period": StringInSlice
+	p.integer("threshold")                                                          // "threshold": TypeInt
+	// "notifications": Required, a list of settings.
+	if p.empty("notifications") {
+		p.fail("notifications", "missing")
+	}
+	for _, n := range p.objects("notifications") {
+		n.notifications()
+	}
+}
+
+// notifications checks one alert destination setting, alike in both
+// resources ("slack" and "email" in resource_monitor_alert.go's "alerts" and
+// resource_uptime_alert.go's "notifications"): every Slack entry needs a channel and a webhook URL
+// (Required, StringIsNotEmpty); e-mails are free-form.
+func (p props) notifications() {
+	for _, sl := range p.objects("slacks") {
+		sl.nonEmpty("channel")
+		sl.nonEmpty("url")
+	}
+	p.strings("emails")
+}
+
+// oneOf checks a string enum; required says a missing value fails too.
+func (p props) oneOf(key string, values []string, required bool) {
+	if !p.has(key) {
+		if required {
+			p.fail(key, "missing")
+		}
+		return
+	}
+	if s, ok := p.str(key); ok && !slices.Contains(values, s) {
+		p.fail(key, "%q is not one of %s", s, strings.Join(values, ", "))
+	}
+}
+
+// object is a nested object, required.
+func (p props) object(key string) (props, bool) {
+	if !p.has(key) {
+		p.fail(key, "missing")
+		return props{}, false
+	}
+	v, ok := p.typed(key, "an object", resource.PropertyValue.IsObject)
+	if !ok {
+		return props{}, false
+	}
+	return props{prefix: p.prefix + key + ".", m: v.ObjectValue(), failures: p.failures}, true
 }
 
 // props is one resource's (or one nested object's) inputs, with the

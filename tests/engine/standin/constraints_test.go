@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
@@ -17,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livecdn/livecdn/config"
+	"github.com/livecdn/livecdn/internal/throwaway"
 	"github.com/livecdn/livecdn/program"
 )
 
@@ -69,8 +72,30 @@ func programInputs(t *testing.T, stackFile string) map[string]map[string]resourc
 	values[config.KeyIngestCIDRs] = `["100.64.0.0/28"]`
 	values[config.KeyAdminCIDRs] = `["100.64.1.0/28","fd00:1::/48"]`
 	if _, ok := values[config.KeyDomain]; ok {
-		values[config.KeyDomain] = "live.standin.livecdn.internal"
+		const domain = "live.standin.livecdn.internal"
+		values[config.KeyDomain] = domain
+		// A stack with a domain serves HTTPS: what `livecdn cert` would store, from a CA that lives for
+		// this test, and the event's last day its certificate must outlive.
+		ca, err := throwaway.NewCA("livecdn standin test")
+		require.NoError(t, err)
+		leaf, err := ca.Issue([]string{domain, "*." + domain}, time.Now().AddDate(0, 0, 90))
+		require.NoError(t, err)
+		values[config.KeyTLSCertificate], values[config.KeyTLSKey] = leaf.Chain, leaf.Key
+		secretKeys = append(secretKeys, config.KeyTLSCertificate, config.KeyTLSKey)
+		var event map[string]any
+		require.NoError(t, json.Unmarshal([]byte(values[config.KeyEvent]), &event))
+		if _, ok := event["end"]; !ok {
+			event["end"] = time.Now().AddDate(0, 0, 30).Format("2006-01-02")
+			raw, err := json.Marshal(event)
+			require.NoError(t, err)
+			values[config.KeyEvent] = string(raw)
+		}
 	}
+	// Every stack here sends alerts to both kinds of destination, so the alerts' constraints meet what the
+	// program declares with and without a domain.
+	values[config.KeyAlerts] = `{"emails":["ops@standin.livecdn.internal"],"slackChannel":"#ops"}`
+	values[config.KeyAlertsSlackWebhook] = "https://hooks.slack.com/services/T000/B000/standin"
+	secretKeys = append(secretKeys, config.KeyAlertsSlackWebhook)
 	d := &declared{byTyp: map[string]map[string]resource.PropertyMap{}}
 	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
 		_, err := program.Deploy(ctx, values, secretKeys)
@@ -123,12 +148,16 @@ func TestEachConstraintRefusesWhatTheProviderWould(t *testing.T) {
 		lb         = "cloudflare:index/loadBalancer:LoadBalancer"
 		pool       = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
 		monitor    = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor"
+		alert      = "digitalocean:index/monitorAlert:MonitorAlert"
+		uptime     = "digitalocean:index/uptimeCheck:UptimeCheck"
+		upAlert    = "digitalocean:index/uptimeAlert:UptimeAlert"
 	)
 	// The resource of each type every case starts from.
 	names := map[string]string{
 		droplet: "origin-droplet", firewall: "origin-firewall", reservedIP: "origin-ip",
 		assignment: "origin-ip-assignment", tag: "edge-tag", record: "dns-ingest", // an A record
 		lb: "dns-lb", pool: "dns-pool-ams3", monitor: "dns-monitor",
+		alert: "alerts-origin-egress", uptime: "alerts-viewers", upAlert: "alerts-viewers-down",
 	}
 	first := func(typ string) resource.PropertyMap {
 		in, ok := declared[typ][names[typ]]
@@ -267,6 +296,34 @@ func TestEachConstraintRefusesWhatTheProviderWould(t *testing.T) {
 			delete(m, "expectedCodes")
 		}, "only http and https monitors read a body"},
 		{"interval as text", monitor, func(m resource.PropertyMap) { m["interval"] = str("60s") }, "interval: want a number"},
+
+		{"alert on an unknown metric", alert, func(m resource.PropertyMap) { m["type"] = str("v1/insights/droplet/bandwidth") }, `"v1/insights/droplet/bandwidth" is not one of`},
+		{"alert comparing in snake_case", alert, func(m resource.PropertyMap) { m["compare"] = str("greater_than") }, `compare: "greater_than" is not one of GreaterThan, LessThan`},
+		{"alert without a description", alert, func(m resource.PropertyMap) { delete(m, "description") }, "description: missing"},
+		{"alert below zero", alert, func(m resource.PropertyMap) { m["value"] = num(-1) }, "value: -1 is below 0"},
+		{"alert over 15 minutes", alert, func(m resource.PropertyMap) { m["window"] = str("15m") }, `window: "15m" is not one of 5m, 10m, 30m, 1h`},
+		{"alert with nowhere to go", alert, func(m resource.PropertyMap) { delete(m, "alerts") }, "alerts: missing"},
+		{"alert on no droplet", alert, func(m resource.PropertyMap) { m["entities"] = strs() }, "entities: is empty"},
+		{"Slack without a webhook", alert, func(m resource.PropertyMap) {
+			alerts := m["alerts"].ObjectValue().Copy()
+			nested(alerts, "slacks", 0, "url", nil)
+			m["alerts"] = resource.NewProperty(alerts)
+		}, "alerts.slacks[0].url: missing"},
+		{"check without a target", uptime, func(m resource.PropertyMap) { delete(m, "target") }, "target: missing"},
+		{"check without a name", uptime, func(m resource.PropertyMap) { m["name"] = str("") }, "name: is empty"},
+		{"tcp check", uptime, func(m resource.PropertyMap) { m["type"] = str("tcp") }, `type: "tcp" is not one of ping, http, https`},
+		{"uptime alert in camelCase", upAlert, func(m resource.PropertyMap) { m["type"] = str("downGlobal") }, `type: "downGlobal" is not one of latency, down, down_global, ssl_expiry`},
+		{"uptime comparison in camelCase", upAlert, func(m resource.PropertyMap) { m["comparison"] = str("lessThan") }, `comparison: "lessThan" is not one of`},
+		{"uptime period of 4 minutes", upAlert, func(m resource.PropertyMap) { m["period"] = str("4m") }, `period: "4m" is not one of 2m`},
+		{"uptime alert without notifications", upAlert, func(m resource.PropertyMap) { delete(m, "notifications") }, "notifications: missing"},
+		{"uptime alert without its check", upAlert, func(m resource.PropertyMap) { delete(m, "checkId") }, "checkId: missing"},
+		{"uptime alert without a name", upAlert, func(m resource.PropertyMap) { delete(m, "name") }, "name: missing"},
+		{"half a day", upAlert, func(m resource.PropertyMap) { m["threshold"] = num(1.5) }, "1.5 is not a whole number"},
+		{"Slack channel left empty", upAlert, func(m resource.PropertyMap) {
+			n := m["notifications"].ArrayValue()[0].ObjectValue().Copy()
+			nested(n, "slacks", 0, "channel", ptr(str("")))
+			m["notifications"] = resource.NewProperty([]resource.PropertyValue{resource.NewProperty(n)})
+		}, "notifications[0].slacks[0].channel: is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := first(tc.typ)

@@ -72,6 +72,17 @@ var kinds = map[string]map[string]kind{
 				return fmt.Sprintf("%v-%v-%s", in["dropletId"].Mappable(), in["ipAddress"].Mappable(), s.hex(13)), nil
 			},
 		},
+		// Alerts: every field of the three changes in place
+		// (monitoring/resource_monitor_alert.go, uptime/resource_uptime_check.go
+		// and resource_uptime_alert.go mark none ForceNew).
+		"digitalocean:index/monitorAlert:MonitorAlert": {
+			computed: []string{"uuid"},
+			create: func(s seed, _ resource.PropertyMap) (string, resource.PropertyMap) {
+				return s.uuid(), resource.PropertyMap{"uuid": resource.NewProperty(s.uuid())}
+			},
+		},
+		"digitalocean:index/uptimeCheck:UptimeCheck": {create: uuidID},
+		"digitalocean:index/uptimeAlert:UptimeAlert": {create: uuidID},
 		"digitalocean:index/tag:Tag": {
 			// A tag cannot be renamed; its ID is its name.
 			replaceOn: []string{"name"},
@@ -134,6 +145,8 @@ func commandKind(stdout string) kind {
 }
 
 func hexID(s seed, _ resource.PropertyMap) (string, resource.PropertyMap) { return s.hex(32), nil }
+
+func uuidID(s seed, _ resource.PropertyMap) (string, resource.PropertyMap) { return s.uuid(), nil }
 
 // kindsOf returns a package's kinds, or nil for a package not served.
 func kindsOf(pkg string) map[string]kind { return kinds[pkg] }

@@ -6,9 +6,13 @@ package browser
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -45,11 +49,35 @@ type Options struct {
 	// Access-Control-Allow-Origin: *, so crossorigin and integrity
 	// attributes are checked as in production. Other requests go out.
 	Serve map[string]string
+	// TrustSPKI, optional, are certificates Chromium accepts although no
+	// root it knows signed them (a lab's throwaway certificates), each as
+	// SPKIHash gives it. Only these are excused: any other certificate
+	// error still fails the page, as it would a viewer's.
+	TrustSPKI []string
 }
+
+// SPKIHash is how Chromium's --ignore-certificate-errors-spki-list names a
+// certificate: base64 of the SHA-256 of its SubjectPublicKeyInfo.
+func SPKIHash(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// switches are flags plus what opts add.
+func switches(opts Options) []chromiumSwitch {
+	out := slices.Clone(flags)
+	if len(opts.TrustSPKI) > 0 {
+		out = append(out, chromiumSwitch{"ignore-certificate-errors-spki-list", strings.Join(opts.TrustSPKI, ",")})
+	}
+	return out
+}
+
+// chromiumSwitch is one of Chromium's command-line switches.
+type chromiumSwitch struct{ name, value string }
 
 // flags are Chromium's switches, an empty value meaning a bare switch. The
 // same list starts it on the host (through chromedp) and in a namespace.
-var flags = []struct{ name, value string }{
+var flags = []chromiumSwitch{
 	{"headless", ""},
 	{"hide-scrollbars", ""},
 	{"mute-audio", ""},
@@ -92,7 +120,7 @@ func New(t testing.TB, opts Options) context.Context {
 	stopChromium := func() {}
 	if opts.Netns == "" {
 		allocOpts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(ChromiumPath), chromedp.UserDataDir(profile)}
-		for _, f := range flags {
+		for _, f := range switches(opts) {
 			if f.value == "" {
 				allocOpts = append(allocOpts, chromedp.Flag(f.name, true))
 			} else {
@@ -101,7 +129,7 @@ func New(t testing.TB, opts Options) context.Context {
 		}
 		allocCtx, cancelAlloc = chromedp.NewExecAllocator(context.Background(), allocOpts...)
 	} else {
-		wsURL, stop, err := startInNetns(opts.Netns, opts.Dial, profile)
+		wsURL, stop, err := startInNetns(opts.Netns, opts.Dial, profile, switches(opts))
 		if err != nil {
 			removeProfile(t, profile)
 			t.Fatalf("browser: %v", err)

@@ -21,9 +21,9 @@ const devtoolsPrefix = "DevTools listening on "
 // its DevTools URL as the host reaches it, through a forwarder on the host's
 // loopback whose connections dial into the namespace; stop kills Chromium
 // and closes the forwarder.
-func startInNetns(netns string, dial func(ctx context.Context, network, addr string) (net.Conn, error), profile string) (wsURL string, stop func(), err error) {
+func startInNetns(netns string, dial func(ctx context.Context, network, addr string) (net.Conn, error), profile string, switches []chromiumSwitch) (wsURL string, stop func(), err error) {
 	args := []string{"netns", "exec", netns, ChromiumPath}
-	for _, f := range flags {
+	for _, f := range switches {
 		if f.value == "" {
 			args = append(args, "--"+f.name)
 		} else {

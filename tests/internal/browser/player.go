@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,4 +149,33 @@ func Screenshot(t testing.TB, page context.Context, dir, name string) {
 		path = abs
 	}
 	t.Logf("screenshot: %s", path)
+}
+
+// Frame is the iframe of page whose document URL starts with prefix, as a
+// context Read and Wait accept: Chromium runs a cross-site iframe as a
+// target of its own, which the page's context cannot evaluate in.
+func Frame(t testing.TB, page context.Context, prefix string) context.Context {
+	t.Helper()
+	deadline := time.Now().Add(DefaultTimeout)
+	for {
+		targets, err := chromedp.Targets(page)
+		if err != nil {
+			t.Fatalf("list Chromium's targets: %v", err)
+		}
+		var seen []string
+		for _, ti := range targets {
+			if ti.Type == "iframe" && strings.HasPrefix(ti.URL, prefix) {
+				frame, _ := chromedp.NewContext(page, chromedp.WithTargetID(ti.TargetID))
+				if err := chromedp.Run(frame); err != nil {
+					t.Fatalf("attach to the iframe %s: %v", ti.URL, err)
+				}
+				return frame
+			}
+			seen = append(seen, ti.Type+" "+ti.URL)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no iframe at %s within %v; targets: %v", prefix, DefaultTimeout, seen)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
