@@ -136,7 +136,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func throughput(ctx context.Context, stdout, stderr io.Writer, o options, work string, set fileSet, workloads []workload) error {
 	stem := strings.TrimSuffix(set.playlist, ".m3u8")
-	oursConf, err := renderOurs("ours (livecdn edge)", filepath.Join(work, "ours"), set.dir, stem, "127.0.0.2")
+	oursConf, err := renderOurs("ours (livecdn edge)", filepath.Join(work, "ours"), set.dir, stem, "127.0.0.2", nil, 0)
 	if err != nil {
 		return err
 	}
@@ -193,14 +193,14 @@ func cost(ctx context.Context, stdout, stderr io.Writer, o options, work string,
 	if err != nil {
 		return err
 	}
-	ours, err := renderOurs("ours (livecdn edge)", dir(1), set.dir, stem, "127.0.0.2")
+	ours, err := renderOurs("ours (livecdn edge)", dir(1), set.dir, stem, "127.0.0.2", nil, 0)
 	if err != nil {
 		return err
 	}
 	rows := []*row{{name: stock.name, about: "Debian's nginx.conf and default site (see stock.conf.tmpl)", config: stock}, {name: ours.name, about: "as rendered", config: ours}}
 	if o.cost == "ablate" {
 		for i, a := range append(append([]ablation(nil), ablations...), suggested) {
-			c, err := renderOurs(a.name, dir(i+2), set.dir, stem, "127.0.0.2")
+			c, err := renderOurs(a.name, dir(i+2), set.dir, stem, "127.0.0.2", nil, 0)
 			if err != nil {
 				return err
 			}

@@ -9,16 +9,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/livecdn/livecdn/bench/internal/measure"
 	"github.com/livecdn/livecdn/internal/throwaway"
+	"github.com/livecdn/livecdn/nginx"
 )
 
-// tlsBlock is the TLS configuration the edges ship (issue 10), applied
-// word for word to every HTTPS server here: ours, stock and the second
-// instance. Only the certificate lines are added to it.
+// tlsBlock is the TLS configuration the edges ship (issue 10). Ours is
+// rendered with EdgeSpec.TLS, and stock gets the ssl_ lines ours renders,
+// so both run the same settings; the report says whether the renderer's
+// lines include every line of this block.
 var tlsBlock = []string{
 	"ssl_protocols TLSv1.2 TLSv1.3;",
 	"ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;",
@@ -29,7 +32,8 @@ var tlsBlock = []string{
 }
 
 // kTLSDirective asks OpenSSL 3 to hand the symmetric encryption to the
-// kernel, so that nginx's sendfile works over TLS (nginx >= 1.21.4).
+// kernel, so that nginx's sendfile works over TLS (nginx >= 1.21.4). The
+// renderer writes it; without kernel TLS OpenSSL falls back to user space.
 const kTLSDirective = "ssl_conf_command Options KTLS;"
 
 // kTLSStat exists when the kernel has TLS support (CONFIG_TLS, module tls).
@@ -44,16 +48,17 @@ const (
 
 // variant is one server of the TLS benchmark.
 type variant struct {
-	base    string // ours, stock or second instance
-	https   bool
-	kTLS    bool
+	base  string // ours, stock or second instance
+	https bool
+	// noKTLS drops kTLSDirective: user-space TLS on a kernel that has kTLS.
+	noKTLS  bool
 	workers int
 }
 
 func (v variant) proto() string {
 	switch {
-	case v.kTLS:
-		return "HTTPS + kTLS"
+	case v.noKTLS:
+		return "HTTPS without kTLS"
 	case v.https:
 		return "HTTPS"
 	}
@@ -88,19 +93,21 @@ func tlsBench(ctx context.Context, stdout, stderr io.Writer, o options, work str
 	if err != nil {
 		return err
 	}
-	cert, key, client, err := throwawayCert(work)
+	cert, client, err := throwawayCert()
 	if err != nil {
 		return err
 	}
+	https := &edgeHTTPS{cert: cert, client: client}
 	_, statErr := os.Stat(kTLSStat)
 	kernelKTLS := statErr == nil
 
+	// Ours come first: stock takes its TLS lines from ours.
 	var variants []variant
 	for _, base := range []string{baseOurs, baseStock} {
 		for _, workers := range []int{1, 2} {
 			variants = append(variants, variant{base: base, workers: workers}, variant{base: base, https: true, workers: workers})
 			if kernelKTLS {
-				variants = append(variants, variant{base: base, https: true, kTLS: true, workers: workers})
+				variants = append(variants, variant{base: base, https: true, noKTLS: true, workers: workers})
 			}
 		}
 	}
@@ -113,18 +120,25 @@ func tlsBench(ctx context.Context, stdout, stderr io.Writer, o options, work str
 			s.stop()
 		}
 	}()
+	var tlsLines []string // the ssl_ directives ours renders
 	for i, v := range variants {
 		dir := filepath.Join(work, fmt.Sprintf("tls-%d", i))
 		var c config
-		if v.base == baseStock {
+		switch {
+		case v.base == baseStock:
 			c, err = renderStock(v.name(), dir, set.dir, "127.0.0.3")
-		} else {
-			c, err = renderOurs(v.name(), dir, set.dir, stem, "127.0.0.2")
+		case v.https:
+			c, err = renderOurs(v.name(), dir, set.dir, stem, "127.0.0.2", https, v.workers)
+		default:
+			c, err = renderOurs(v.name(), dir, set.dir, stem, "127.0.0.2", nil, v.workers)
 		}
 		if err != nil {
 			return err
 		}
-		if c, err = shape(c, v, cert, key, client); err != nil {
+		if v.base == baseOurs && v.https && tlsLines == nil {
+			tlsLines = sslLines(c.text)
+		}
+		if c, err = shape(c, v, tlsLines, client); err != nil {
 			return err
 		}
 		s, err := startServer(ctx, c)
@@ -170,7 +184,7 @@ func tlsBench(ctx context.Context, stdout, stderr io.Writer, o options, work str
 			break
 		}
 	}
-	return tlsReport(stdout, o, set, variants, servers, workloads, results, kernelKTLS, ktlsUsed, negotiated)
+	return tlsReport(stdout, o, variants, servers, workloads, results, kernelKTLS, ktlsUsed, negotiated, tlsLines)
 }
 
 // opensslNegotiates is the protocol and cipher suite a client with
@@ -207,58 +221,74 @@ func reversed(s []*server) []*server {
 	return out
 }
 
-// shape turns a rendered HTTP config into variant v: worker count, the TLS
-// block on its listener, kTLS, or (the second instance) no RTMP at all.
-func shape(c config, v variant, cert, key string, client *tls.Config) (config, error) {
-	var ok bool
-	if c.text, ok = replaceLine(c.text, func(l string) bool { return l == "worker_processes 1;" },
-		fmt.Sprintf("worker_processes %d;", v.workers)); !ok {
-		return c, fmt.Errorf("%s: no `worker_processes 1;` to change", c.name)
+// sslLines are the ssl_ directives of a rendered config, in order.
+func sslLines(text string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if t := strings.TrimSpace(l); strings.HasPrefix(t, "ssl_") {
+			out = append(out, t)
+		}
 	}
-	c.workers = v.workers
-	if v.base == baseSecond {
+	return out
+}
+
+// shape turns a rendered config into variant v. Ours is rendered with its
+// workers and TLS already; stock gets the worker count and, for HTTPS, ours'
+// ssl_ lines on its listener; the second instance loses the RTMP module;
+// noKTLS drops kTLSDirective.
+func shape(c config, v variant, tlsLines []string, client *tls.Config) (config, error) {
+	var ok bool
+	switch v.base {
+	case baseStock:
+		if c.text, ok = replaceLine(c.text, func(l string) bool { return l == "worker_processes 1;" },
+			fmt.Sprintf("worker_processes %d;", v.workers)); !ok {
+			return c, fmt.Errorf("%s: no `worker_processes 1;` to change", c.name)
+		}
+		c.workers = v.workers
+		if v.https {
+			if c.text, ok = listenTLS(c.text, c.listen, tlsLines); !ok {
+				return c, fmt.Errorf("%s: no `listen %s` line to add TLS to", c.name, c.listen)
+			}
+			c.client = client
+		}
+	case baseSecond:
 		if c.text, ok = dropLines(c.text, "load_module "); !ok {
 			return c, fmt.Errorf("%s: no load_module line to drop", c.name)
 		}
 		if c.text, ok = dropNested(c.text, "rtmp {"); !ok {
 			return c, fmt.Errorf("%s: no rtmp block to drop", c.name)
 		}
-		// The admin /stat location keeps its access rules and loses its
-		// handler; it is not what this instance is measured on.
-		if c.text, ok = dropLines(c.text, "rtmp_stat"); !ok {
-			return c, fmt.Errorf("%s: no rtmp_stat to drop", c.name)
+		// rtmp_stat, where the renderer still writes it, needs the module;
+		// /stat is not what this instance is measured on.
+		c.text, _ = dropLines(c.text, "rtmp_stat")
+	}
+	if v.noKTLS {
+		if c.text, ok = dropLines(c.text, kTLSDirective); !ok {
+			return c, fmt.Errorf("%s: no %q to drop", c.name, kTLSDirective)
 		}
 	}
-	if !v.https {
-		return c, nil
-	}
-	block := append([]string{"ssl_certificate " + cert + ";", "ssl_certificate_key " + key + ";"}, tlsBlock...)
-	if v.kTLS {
-		block = append(block, kTLSDirective)
-	}
-	lines := strings.Split(c.text, "\n")
-	found := false
-	for i, l := range lines {
-		t := strings.TrimSpace(l)
-		rest, isListen := strings.CutPrefix(t, "listen "+c.listen)
-		if !isListen || found {
+	return c, nil
+}
+
+// listenTLS turns the `listen ADDR ...;` line into `listen ADDR ssl http2
+// ...;` followed by lines, at the same indentation.
+func listenTLS(text, addr string, lines []string) (string, bool) {
+	all := strings.Split(text, "\n")
+	for i, l := range all {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(l), "listen "+addr)
+		if !ok {
 			continue
 		}
-		found = true
 		indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
-		added := make([]string, len(block))
-		for j, b := range block {
+		added := make([]string, len(lines))
+		for j, b := range lines {
 			added[j] = indent + b
 		}
-		lines[i] = indent + "listen " + c.listen + " ssl http2" + rest
-		lines = append(lines[:i+1], append(added, lines[i+1:]...)...)
+		all[i] = indent + "listen " + addr + " ssl http2" + rest
+		all = append(all[:i+1], append(added, all[i+1:]...)...)
+		return strings.Join(all, "\n"), true
 	}
-	if !found {
-		return c, fmt.Errorf("%s: no `listen %s` line to add TLS to", c.name, c.listen)
-	}
-	c.text = strings.Join(lines, "\n")
-	c.client = client
-	return c, nil
+	return text, false
 }
 
 // dropNested removes the block opened by the line first, counting braces,
@@ -310,28 +340,20 @@ func syntheticFiles(dir string, n int) (fileSet, error) {
 	return set, writeAhead(dir, files)
 }
 
-// throwawayCert writes a chain (an ECDSA P-256 leaf for the loopback
-// addresses the servers use, then its throwaway CA: two certificates, as a
-// Let's Encrypt chain sends) and its key, and returns a client config that
-// trusts the CA.
-func throwawayCert(dir string) (chainFile, keyFile string, client *tls.Config, err error) {
+// throwawayCert issues an ECDSA P-256 leaf for the loopback addresses the
+// servers use from a throwaway CA: the chain (leaf, then CA: two
+// certificates, as a Let's Encrypt chain sends), its key, and a client
+// config that trusts the CA.
+func throwawayCert() (nginx.TLS, *tls.Config, error) {
 	ca, err := throwaway.NewCA("livecdn benchmark CA")
 	if err != nil {
-		return "", "", nil, err
+		return nginx.TLS{}, nil, err
 	}
 	leaf, err := ca.Issue([]string{"127.0.0.2", "127.0.0.3"}, time.Now().Add(24*time.Hour))
 	if err != nil {
-		return "", "", nil, err
+		return nginx.TLS{}, nil, err
 	}
-	chainFile, keyFile = filepath.Join(dir, "chain.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(chainFile, []byte(leaf.Chain), 0o644); err != nil {
-		return "", "", nil, err
-	}
-	// The nginx master reads the key before its workers start.
-	if err := os.WriteFile(keyFile, []byte(leaf.Key), 0o600); err != nil {
-		return "", "", nil, err
-	}
-	return chainFile, keyFile, &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}, nil
+	return nginx.TLS{Chain: leaf.Chain, Key: leaf.Key}, &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}, nil
 }
 
 // kTLSTxSessions is the kernel's count of TLS sessions whose transmit side
@@ -360,12 +382,31 @@ const edgeGoalMBps = 0.7 * 10e3 / 8
 // edgeGoalCores is the CPU it may take for that: half of 4 vCPUs.
 const edgeGoalCores = 2.0
 
-func tlsReport(w io.Writer, o options, set fileSet, variants []variant, servers []*server, workloads []workload,
-	results map[string]map[string][]wrkRun, kernelKTLS bool, ktlsUsed map[string]int64, negotiated string) error {
-	fmt.Fprintln(w, "### Edge HTTPS: HTTP vs HTTPS, 1 vs 2 workers, ours vs stock (same TLS block)")
+func tlsReport(w io.Writer, o options, variants []variant, servers []*server, workloads []workload,
+	results map[string]map[string][]wrkRun, kernelKTLS bool, ktlsUsed map[string]int64, negotiated string, tlsLines []string) error {
+	fmt.Fprintln(w, "### Edge HTTPS: HTTP vs HTTPS, 1 vs 2 workers, ours vs stock (same TLS settings)")
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Same nginx binary, the same files, wrk -t1 -c%d on loopback, %d rounds of %s per workload and server, every server back to back in each round and in reverse order every other round. HTTPS = the edges' TLS block (TLS 1.2/1.3, ECDHE AES-GCM/CHACHA20, shared session cache, no tickets) with a throwaway ECDSA P-256 certificate (chain: leaf and CA); wrk negotiates TLS 1.3 with HTTP/1.1 and never resumes a session, so every new connection is a full handshake. CPU = utime+stime of all nginx workers from /proc/PID/stat around each wrk run; GB = bytes wrk read (headers included), 10^9. Busy = CPU / wall time (2 workers can exceed 100%%).\n\n",
+	fmt.Fprintf(w, "Same nginx binary, the same files, wrk -t1 -c%d on loopback, %d rounds of %s per workload and server, every server back to back in each round and in reverse order every other round. Ours is nginx.RenderEdgeConf with EdgeSpec.TLS, HTTPSListen and Workers (the HTTPS listener measured); stock gets the ssl_ lines ours renders on its listener; the second instance is ours with 2 workers and without the RTMP module. Certificate: a throwaway ECDSA P-256 leaf and its CA. wrk speaks HTTP/1.1 and never resumes a TLS session, so every new connection is a full handshake. CPU = utime+stime of all nginx workers from /proc/PID/stat around each wrk run; GB = bytes wrk read (headers included), 10^9. Busy = CPU / wall time (2 workers can exceed 100%%).\n\n",
 		o.connections, o.rounds, o.duration)
+	var settings []string
+	for _, l := range tlsLines {
+		if !strings.HasPrefix(l, "ssl_certificate") {
+			settings = append(settings, l)
+		}
+	}
+	fmt.Fprintf(w, "TLS settings as ours renders them, besides the certificate: `%s`\n\n", strings.Join(settings, " "))
+	var missing []string
+	for _, l := range tlsBlock {
+		if !slices.Contains(tlsLines, l) {
+			missing = append(missing, "`"+l+"`")
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(w, "The renderer's TLS settings lack these lines of the edges' TLS block: %s.\n\n", strings.Join(missing, ", "))
+	} else {
+		fmt.Fprintln(w, "They include every line of the edges' TLS block.")
+		fmt.Fprintln(w)
+	}
 	var rows [][]string
 	byName := map[string]wrkRun{}
 	for _, wl := range workloads {
@@ -384,10 +425,10 @@ func tlsReport(w io.Writer, o options, set fileSet, variants []variant, servers 
 	}
 	fmt.Fprintln(w)
 	if !kernelKTLS {
-		fmt.Fprintf(w, "kTLS: not measured: this kernel (%s) has no TLS support (%s is missing; CONFIG_TLS unset). Debian's OpenSSL 3.0 is built with kTLS, and Debian 12's 6.1 kernels ship the tls module.\n\n", kernelRelease(), kTLSStat)
+		fmt.Fprintf(w, "kTLS: not measured: this kernel (%s) has no TLS support (%s is missing), so every HTTPS row ran user-space TLS even where the config asks for kTLS (`%s`); no `HTTPS without kTLS` rows were run, they would be the same. Debian's OpenSSL 3.0 is built with kTLS, and Debian 12's 6.1 kernels ship the tls module.\n\n", kernelRelease(), kTLSStat, kTLSDirective)
 	} else {
 		for _, v := range variants {
-			if v.kTLS {
+			if v.https {
 				fmt.Fprintf(w, "kTLS: %s: the kernel took over %d TLS transmit sessions during its runs.\n", v.name(), ktlsUsed[v.name()])
 			}
 		}
@@ -439,7 +480,7 @@ func tlsReport(w io.Writer, o options, set fileSet, variants []variant, servers 
 	if kernelKTLS {
 		var m []string
 		for _, v := range variants {
-			if v.kTLS {
+			if v.https {
 				r, _ := get(seg, v)
 				m = append(m, fmt.Sprintf("%s %.3f CPU s/GB (%d kTLS sessions)", v.name(), r.cpuPerGB(), ktlsUsed[v.name()]))
 			}
