@@ -27,12 +27,13 @@ const UtilizationTarget = 0.7
 
 // TLSCPUSecondsPerGB is the CPU time an edge's nginx spends to send one GB (10^9 bytes) of HLS segments to
 // viewers over HTTPS with the TLS block the edges ship. docs/BENCHMARKS.md section 7 measured our edge
-// config at 0.59-0.65 CPU s/GB (1 worker, 2 workers, and a second nginx without the RTMP module) in two runs,
-// `bench/run.sh tls` and `go run ./bench/cmd/serve -tls -rounds 3`; the worst, 0.647, is rounded up. Plain
-// HTTP measured 0.25-0.29. Measured on a 2-core Xeon with AES-NI and VAES, over loopback, TLS 1.3 with
-// TLS_AES_256_GCM_SHA384 in user space (that kernel has no kTLS). It counts nginx's user and kernel time
-// (encryption, TCP), not a NIC driver's interrupts, and a droplet vCPU (one hyperthread of a shared host)
-// may do less than that machine's core: TLSCPUShare leaves the headroom for both.
+// config at 0.59-0.65 CPU s/GB (1 worker, 2 workers, and a second nginx without the RTMP module) in three
+// runs, two of `bench/run.sh tls` and one of `go run ./bench/cmd/serve -tls -rounds 3`; the worst, 0.647,
+// is rounded up. Plain HTTP measured 0.25-0.35. Measured on a 2-core Xeon with AES-NI and VAES, over
+// loopback, TLS 1.3 with TLS_AES_256_GCM_SHA384 in user space (that kernel has no kTLS). It counts nginx's
+// user and kernel time (encryption, TCP), not a NIC driver's interrupts, and a droplet vCPU (one
+// hyperthread of a shared host) may do less than that machine's core: TLSCPUShare leaves the headroom for
+// both.
 const TLSCPUSecondsPerGB = 0.7
 
 // TLSCPUShare is the share of an edge's vCPUs the planner lets HTTPS take. The other half is headroom for
@@ -40,12 +41,12 @@ const TLSCPUSecondsPerGB = 0.7
 // TLSCPUSecondsPerGB was measured on.
 const TLSCPUShare = 0.5
 
-// EdgeWorkers is the number of worker processes the nginx that serves viewers on an edge of size should
-// run: max(1, vCPUs/2), because one worker uses at most one vCPU and the planner counts on TLSCPUShare of
-// them. docs/BENCHMARKS.md section 7 measured the same CPU per GB with one and two workers, and chose a
-// second nginx instance without the RTMP module, serving the HLS directory with these workers, while the
-// nginx-rtmp instance keeps its single worker (static pulls and rtmp_stat live in worker 0 only, and a
-// reload for a renewed certificate must not touch the pulls).
+// EdgeWorkers is the nginx worker count (nginx.EdgeSpec.Workers) for an edge of size: max(1, vCPUs/2),
+// because one worker uses at most one vCPU and the planner counts on TLSCPUShare of them for HTTPS.
+// docs/BENCHMARKS.md section 7 measured the same CPU per GB with one and two workers and for a second nginx
+// without the RTMP module, so one nginx with these workers is enough: the static pulls and their HLS stay
+// in worker 0, the others serve HTTP(S). On the animecon edge (4 vCPUs) that is 2 workers, where one
+// worker would have no margin left if a droplet vCPU did half the work of the measured core.
 func EdgeWorkers(size config.Size) int {
 	return max(1, size.VCPUs/2)
 }
