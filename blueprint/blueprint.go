@@ -135,6 +135,10 @@ const (
 	authListen = "127.0.0.1:8086"
 	// edgeRTMPListen is the edge-local RTMP server the pulls feed.
 	edgeRTMPListen = "127.0.0.1:1935"
+	// rtmpsBackendListen is the origin's loopback RTMP listener behind
+	// RTMPS: the stream module forwards each encoder to it with the PROXY
+	// protocol, so the ingest rules judge the encoder's own address.
+	rtmpsBackendListen = "127.0.0.1:1936"
 )
 
 // New computes a stack's machines from its validated settings. It renders
@@ -151,20 +155,26 @@ func New(s *config.Settings) (*Stack, error) {
 		return nil, err
 	}
 
-	originSpec := func(key string) nginx.OriginSpec {
-		return nginx.OriginSpec{
+	originSpec := func(c Cloud) nginx.OriginSpec {
+		spec := nginx.OriginSpec{
 			Layout:      nginx.ProductionLayout(),
 			RTMPListen:  strconv.Itoa(RTMPPort),
 			StatListen:  strconv.Itoa(StatPort),
 			AuthListen:  authListen,
 			Stream:      stream,
-			StreamKey:   key,
+			StreamKey:   c.StreamKey,
 			IngestCIDRs: CIDRs(s.IngestCIDRs),
 			// Edges are admitted by their relay token; the cloud firewall
 			// admits RTMP only from the edges' tag.
 			AdminCIDRs: CIDRs(s.AdminCIDRs),
 			Record:     s.Stream.Record,
 		}
+		if s.HTTPS() {
+			spec.TLS = c.tls()
+			spec.RTMPSListen = strconv.Itoa(RTMPSPort)
+			spec.RTMPSBackendListen = rtmpsBackendListen
+		}
+		return spec
 	}
 	st.Origin = Machine{Name: OriginName, Role: RoleOrigin, Region: s.Origin.Region, Size: s.Origin.Size}
 	if s.HTTPS() {
@@ -180,7 +190,7 @@ func New(s *config.Settings) (*Stack, error) {
 	// A droplet gets cloud-init user data; the team's own server the
 	// bootstrap script `pulumi up` sends over ssh.
 	st.Origin.render = func(c Cloud) (Files, error) {
-		spec := originSpec(c.StreamKey)
+		spec := originSpec(c)
 		conf, err := nginx.RenderOriginConf(spec)
 		if err != nil {
 			return Files{}, err
@@ -217,6 +227,14 @@ func New(s *config.Settings) (*Stack, error) {
 						Stream:         stream,
 						RelayToken:     nginx.RelayToken(c.StreamKey),
 						AdminCIDRs:     CIDRs(s.AdminCIDRs),
+					}
+					if s.HTTPS() {
+						spec.TLS = c.tls()
+						spec.HTTPSListen = strconv.Itoa(HTTPSPort)
+						spec.HTTPSListenIPv6 = "[::]:" + strconv.Itoa(HTTPSPort)
+						if spec.CORSOrigins = CORSOrigins(s); spec.CORSOrigins != nil {
+							spec.CORSDomain = s.Domain
+						}
 					}
 					conf, err := nginx.RenderEdgeConf(spec)
 					if err != nil {
@@ -323,6 +341,22 @@ func PlayerCandidates(s *config.Settings) []string {
 		out = append(out, BaseURL(SchemeOf(s), RegionHost(s.Domain, r.Slug)))
 	}
 	return out
+}
+
+// CORSOrigins are the websites whose pages may fetch an HTTPS stack's HLS
+// with XHR: none (any site) when the stack names none; otherwise the
+// edges also admit the stack's own names (nginx.EdgeSpec.CORSDomain), so a
+// player page served by one edge can fail over to another.
+func CORSOrigins(s *config.Settings) []string {
+	if !s.HTTPS() {
+		return nil
+	}
+	return s.CORSOrigins
+}
+
+// tls is the certificate the machines serve, nil on a plain-HTTP stack.
+func (c Cloud) tls() *nginx.TLS {
+	return &nginx.TLS{Chain: c.Certificate, Key: c.CertificateKey}
 }
 
 // CIDRs writes networks as nginx's allow lists and the clouds' APIs take

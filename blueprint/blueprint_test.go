@@ -5,10 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/livecdn/livecdn/config"
+	"github.com/livecdn/livecdn/internal/throwaway"
 )
 
 func loadStack(t *testing.T, name string) *Stack {
@@ -18,6 +20,22 @@ func loadStack(t *testing.T, name string) *Stack {
 	st, err := New(s)
 	require.NoError(t, err)
 	return st
+}
+
+// testCloud is what the cloud and the stack's secrets would give st's
+// machines: a stream key and, for a stack with a domain, a certificate for
+// it from a CA made for the test.
+func testCloud(t *testing.T, st *Stack) Cloud {
+	t.Helper()
+	c := Cloud{OriginAddress: netip.MustParseAddr("192.0.2.1"), StreamKey: "a-stream-key-long-enough-0123456789"}
+	if d := st.Settings.Domain; d != "" {
+		ca, err := throwaway.NewCA("blueprint test")
+		require.NoError(t, err)
+		leaf, err := ca.Issue([]string{d, "*." + d}, time.Now().AddDate(0, 0, 90))
+		require.NoError(t, err)
+		c.Certificate, c.CertificateKey = leaf.Chain, leaf.Key
+	}
+	return c
 }
 
 func TestAnimeconMachines(t *testing.T) {
@@ -31,7 +49,7 @@ func TestAnimeconMachines(t *testing.T) {
 	require.Equal(t, "c-4", st.Origin.Size)
 	require.Equal(t, []string{"ingest.live.example.org"}, st.Origin.Hostnames)
 	require.Equal(t, []string{"ams3-2.live.example.org", "ams3.live.example.org", "live.example.org"}, st.Edges[1].Hostnames)
-	require.NoError(t, st.Check(Cloud{StreamKey: "a-stream-key-long-enough-0123456789"}))
+	require.NoError(t, st.Check(testCloud(t, st)))
 }
 
 func TestFirewallRulesAdmitWhatEachRoleNeeds(t *testing.T) {
@@ -80,7 +98,7 @@ func TestRecordsWithAndWithoutALoadBalancer(t *testing.T) {
 // it must not depend on which edges exist, or adding one would replace all.
 func TestThePlayerPageCarriesEveryRegionsName(t *testing.T) {
 	st := loadStack(t, "animecon")
-	cloud := Cloud{OriginAddress: netip.MustParseAddr("192.0.2.1"), StreamKey: "a-stream-key-long-enough-0123456789"}
+	cloud := testCloud(t, st)
 	f, err := st.Edges[0].Render(cloud)
 	require.NoError(t, err)
 	require.Len(t, f.Site, 1)
@@ -104,7 +122,9 @@ func TestThePlayerPageCarriesEveryRegionsName(t *testing.T) {
 
 func TestAnEdgeNeedsTheOriginsAddress(t *testing.T) {
 	st := loadStack(t, "dev")
-	_, err := st.Edges[0].Render(Cloud{StreamKey: "a-stream-key-long-enough-0123456789"})
+	c := testCloud(t, st)
+	c.OriginAddress = netip.Addr{}
+	_, err := st.Edges[0].Render(c)
 	require.ErrorContains(t, err, "edge ams3-1: the origin's address is not known")
 }
 

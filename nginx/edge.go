@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"regexp"
 )
 
 // EdgeSpec is everything an edge's nginx.conf depends on. It holds nothing
@@ -47,6 +48,12 @@ type EdgeSpec struct {
 	// player page may play from too (the edges' own base URLs, its failover
 	// candidates), or a page served by one edge cannot move to another.
 	CORSOrigins []string
+	// CORSDomain, with CORSOrigins, also lets pages on this domain and on
+	// every name under it fetch over HTTPS (https://DOMAIN and
+	// https://NAME.DOMAIN): the names the player page is served from and
+	// fails over between, as a pattern, so that adding an edge never
+	// changes another edge's config. Optional, e.g. "live.example.org".
+	CORSDomain string
 	// Workers is how many nginx worker processes run. Optional: 0 means 1.
 	// The static pulls and their HLS run in worker 0 alone; the others only
 	// serve HTTP(S), for an edge whose one worker cannot fill its NIC
@@ -105,6 +112,8 @@ type edgeView struct {
 	TLSFiles tlsView
 	// HTTPSRedirect is the 301 target of plain HTTP requests, with TLS.
 	HTTPSRedirect string
+	// CORSDomainPattern matches CORSDomain's origins, as an nginx map regex.
+	CORSDomainPattern string
 }
 
 type edgePull struct{ URL, Name string }
@@ -163,6 +172,14 @@ func (spec EdgeSpec) view() (edgeView, error) {
 		p.unusedWithoutTLS("HTTPSListenIPv6", spec.HTTPSListenIPv6)
 	}
 	spec.CORSOrigins = p.webOrigins("CORSOrigins", spec.CORSOrigins, "the event's website, e.g. https://event.example.org")
+	if spec.CORSDomain != "" {
+		if !domainRE.MatchString(spec.CORSDomain) {
+			p.add("CORSDomain", spec.CORSDomain, "use a lowercase DNS name such as live.example.org")
+		}
+		if len(spec.CORSOrigins) == 0 {
+			p.add("CORSDomain", spec.CORSDomain, "set it only with CORSOrigins: without them every site may fetch")
+		}
+	}
 	if spec.Workers < 0 || spec.Workers > MaxEdgeWorkers {
 		p.add("Workers", spec.Workers, "use 1 to %d worker processes (0 means 1)", MaxEdgeWorkers)
 	}
@@ -179,6 +196,9 @@ func (spec EdgeSpec) view() (edgeView, error) {
 	}
 	if spec.TLS != nil {
 		view.HTTPSRedirect = httpsRedirect(spec.HTTPSListen)
+	}
+	if spec.CORSDomain != "" {
+		view.CORSDomainPattern = `^https://([a-z0-9-]+\.)?` + regexp.QuoteMeta(spec.CORSDomain) + `$`
 	}
 	if len(s.Renditions) == 0 {
 		view.Pulls = []edgePull{spec.pull(IngestApp, s.Name)}

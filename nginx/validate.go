@@ -18,6 +18,8 @@ var (
 	secretRE = regexp.MustCompile(`^[A-Za-z0-9_-]{16,128}$`)
 	// Node names appear in a response header and log lines.
 	nodeNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	// domainRE is a lowercase DNS name of two labels or more.
+	domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
 // problems collects every invalid field of a spec, so one run shows them all.

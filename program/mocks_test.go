@@ -203,15 +203,28 @@ func committedStack(t *testing.T, name string) stack {
 	return stack{name: name, values: values, secretKeys: secretKeys}
 }
 
-// issue makes a certificate for domain and *.domain, valid for 90 days.
+// issue makes a certificate for domain and *.domain, valid for 90 days;
+// one per domain for the whole test binary, so two runs of the same stack
+// render the same user data.
 func issue(t *testing.T, domain string) throwaway.Leaf {
 	t.Helper()
+	leavesMu.Lock()
+	defer leavesMu.Unlock()
+	if leaf, ok := leaves[domain]; ok {
+		return leaf
+	}
 	ca, err := throwaway.NewCA("livecdn program test")
 	require.NoError(t, err)
 	leaf, err := ca.Issue([]string{domain, "*." + domain}, time.Now().AddDate(0, 0, 90))
 	require.NoError(t, err)
+	leaves[domain] = leaf
 	return leaf
 }
+
+var (
+	leavesMu sync.Mutex
+	leaves   = map[string]throwaway.Leaf{}
+)
 
 // with returns a copy of the stack with one raw value changed.
 func (s stack) with(key, raw string) stack {

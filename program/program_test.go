@@ -50,7 +50,8 @@ func TestCommittedStacksDeclareThePlannedMachines(t *testing.T) {
 
 			bp, err := blueprint.New(s)
 			require.NoError(t, err)
-			cloud := blueprint.Cloud{OriginAddress: netip.MustParseAddr(mockReservedIP), StreamKey: testStreamKey}
+			cloud := blueprint.Cloud{OriginAddress: netip.MustParseAddr(mockReservedIP), StreamKey: testStreamKey,
+				Certificate: st.values[config.KeyTLSCertificate], CertificateKey: st.values[config.KeyTLSKey]}
 			wantOrigin, err := bp.Origin.Render(cloud)
 			require.NoError(t, err)
 			assertSecretString(t, wantOrigin.UserData, origin.Inputs["userData"], "origin user data")

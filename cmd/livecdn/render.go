@@ -97,13 +97,7 @@ func renderStack(stack string, s *config.Settings) ([]artefact, error) {
 	if err != nil {
 		return nil, err
 	}
-	cloud := blueprint.Cloud{OriginAddress: blueprint.PlaceholderOriginAddress, StreamKey: placeholderStreamKey}
-	if s.HTTPS() {
-		cloud.Certificate, cloud.CertificateKey = placeholderCertificate, placeholderCertificateKey
-	}
-	if st.Origin.BYO {
-		cloud.OriginAddress = st.Origin.Address
-	}
+	cloud := placeholderCloud(st)
 	var files []artefact
 	for _, m := range st.Machines() {
 		f, err := m.Render(cloud)
@@ -137,6 +131,19 @@ func renderStack(stack string, s *config.Settings) ([]artefact, error) {
 	}
 
 	return files, nil
+}
+
+// placeholderCloud is what a render gives the machines for the values it cannot know: the
+// placeholders below, and a bring-your-own origin's own address.
+func placeholderCloud(st *blueprint.Stack) blueprint.Cloud {
+	c := blueprint.Cloud{OriginAddress: blueprint.PlaceholderOriginAddress, StreamKey: placeholderStreamKey}
+	if st.Settings.HTTPS() {
+		c.Certificate, c.CertificateKey = placeholderCertificate, placeholderCertificateKey
+	}
+	if st.Origin.BYO {
+		c.OriginAddress = st.Origin.Address
+	}
+	return c
 }
 
 // withReadme adds the README that explains a render and lists its files, and sorts them by path.
@@ -224,7 +231,13 @@ func renderReadmeText(stack string, s *config.Settings, files []artefact) string
 	}
 	fmt.Fprintf(&b, "- %s stands for the stream key, which the stack file\n", placeholderStreamKey)
 	b.WriteString("  holds encrypted. The relay token the edges present to the origin derives from it,\n")
-	fmt.Fprintf(&b, "  so %s, wherever it appears, is a placeholder too.\n\n", nginx.RelayToken(placeholderStreamKey))
+	fmt.Fprintf(&b, "  so %s, wherever it appears, is a placeholder too.\n", nginx.RelayToken(placeholderStreamKey))
+	if s.HTTPS() {
+		b.WriteString("- The certificate and key under /etc/livecdn/tls stand for the stack's certificate, which\n")
+		b.WriteString("  the stack file holds encrypted (`livecdn cert` stores it): a self-signed pair for\n")
+		b.WriteString("  rendered-without-the-real-certificate.invalid, committed with livecdn.\n")
+	}
+	b.WriteString("\n")
 	b.WriteString("Compare two renders with `diff -ru OLD NEW` to see what changes on the machines. A changed\n")
 	b.WriteString("user-data.yaml replaces that droplet at the next `pulumi up`; a changed bootstrap.sh runs\n")
 	b.WriteString("again on the bring-your-own origin, which restarts its nginx if a file differs.\n\n")

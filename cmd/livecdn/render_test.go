@@ -140,7 +140,7 @@ func TestRenderIsWhatTheMachinesGet(t *testing.T) {
 			if st.Origin.BYO {
 				originIP = st.Origin.Address.String()
 			}
-			cloud := blueprint.Cloud{OriginAddress: netip.MustParseAddr(originIP), StreamKey: placeholderStreamKey}
+			cloud := placeholderCloud(st)
 			want := map[string]string{"README.txt": got["README.txt"]}
 			origin, err := st.Origin.Render(cloud)
 			require.NoError(t, err)
@@ -185,6 +185,15 @@ func TestRenderIsWhatTheMachinesGet(t *testing.T) {
 				require.Contains(t, got["edges/"+e+"/user-data.yaml"], pull)
 			}
 			require.Contains(t, got["origin/nginx.conf"], placeholderStreamKey)
+			if s.HTTPS() {
+				// The placeholder certificate, in the user data of the machines that serve it.
+				require.Contains(t, got["README.txt"], "rendered-without-the-real-certificate.invalid")
+				leaf := strings.Split(placeholderCertificate, "\n")[1] // the first line of base64
+				require.Contains(t, got["origin/user-data.yaml"], leaf)
+				for _, e := range edges {
+					require.Contains(t, got["edges/"+e+"/user-data.yaml"], leaf)
+				}
+			}
 
 			// The user data is cloud-config YAML.
 			for _, p := range sortedPaths(got) {
