@@ -3,8 +3,11 @@
 # summary table (metric, goal, measured, result, command) and each
 # benchmark's details. Progress goes to stderr.
 #
-#   bench/run.sh                 # everything (about 3 minutes)
-#   bench/run.sh startup serve   # a subset: startup, delay, sessions, serve
+#   bench/run.sh                 # everything (about 5.5 minutes)
+#   bench/run.sh startup serve   # a subset: startup, delay, sessions, serve, tls
+#
+# tls is `serve -tls`: HTTPS against HTTP on the edge (docs/BENCHMARKS.md
+# section 7).
 #
 # Everything listens on 127.0.0.0/8, every load is bounded in time and
 # requests, and every process started is stopped again. Benchmarks report
@@ -14,7 +17,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-all=(startup delay sessions serve)
+all=(startup delay sessions serve tls)
 if (($# > 0)); then
 	selected=("$@")
 else
@@ -22,7 +25,7 @@ else
 fi
 for name in "${selected[@]}"; do
 	case "$name" in
-	startup | delay | sessions | serve) ;;
+	startup | delay | sessions | serve | tls) ;;
 	*)
 		echo "run.sh: unknown benchmark '$name' (use: ${all[*]})" >&2
 		exit 2
@@ -55,7 +58,9 @@ failed=()
 : >"$work/details.md"
 for name in "${selected[@]}"; do
 	echo "run.sh: $name" >&2
-	if ! "$work/bin/$name" -summary "$work/summary.md" >>"$work/details.md"; then
+	cmd=("$work/bin/$name")
+	[[ $name == tls ]] && cmd=("$work/bin/serve" -tls)
+	if ! "${cmd[@]}" -summary "$work/summary.md" >>"$work/details.md"; then
 		failed+=("$name")
 		printf '### %s\n\nDID NOT RUN: see the error above (stderr).\n\n' "$name" >>"$work/details.md"
 	fi

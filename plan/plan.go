@@ -3,7 +3,9 @@
 //
 // It models the network, which is what limits an HLS edge: every viewer pulls the top rendition (the
 // worst case; players on slower links pull less) through a NIC that is only loaded to UtilizationTarget.
-// CPU is modelled only for the origin's transcoding. The plan is a pure function of config types, so the
+// Viewers are served over HTTPS, so an edge's CPU caps it too: at TLSCPUSecondsPerGB, no more viewers are
+// planned per edge than TLSCPUShare of its vCPUs can encrypt. CPU is otherwise modelled only for the
+// origin's transcoding. The plan is a pure function of config types, so the
 // Pulumi program (which deploys the planned counts and exports the Result) and `livecdn plan` (which
 // prints it) cannot disagree.
 package plan
@@ -22,6 +24,32 @@ import (
 // bursts (players fetch segments in bursts, not at the average rate), TCP and HTTP overhead on top of
 // the media bitrate, and the viewers of an edge that fails until DNS moves them elsewhere.
 const UtilizationTarget = 0.7
+
+// TLSCPUSecondsPerGB is the CPU time an edge's nginx spends to send one GB (10^9 bytes) of HLS segments to
+// viewers over HTTPS with the TLS block the edges ship. docs/BENCHMARKS.md section 7 measured our edge
+// config at 0.59-0.65 CPU s/GB (1 worker, 2 workers, and a second nginx without the RTMP module) in three
+// runs, two of `bench/run.sh tls` and one of `go run ./bench/cmd/serve -tls -rounds 3`; the worst, 0.647,
+// is rounded up. Plain HTTP measured 0.25-0.35. Measured on a 2-core Xeon with AES-NI and VAES, over
+// loopback, TLS 1.3 with TLS_AES_256_GCM_SHA384 in user space (that kernel has no kTLS). It counts nginx's
+// user and kernel time (encryption, TCP), not a NIC driver's interrupts, and a droplet vCPU (one
+// hyperthread of a shared host) may do less than that machine's core: TLSCPUShare leaves the headroom for
+// both.
+const TLSCPUSecondsPerGB = 0.7
+
+// TLSCPUShare is the share of an edge's vCPUs the planner lets HTTPS take. The other half is headroom for
+// the RTMP pull and HLS muxing, the NIC's interrupts, bursts, and a vCPU slower than the core
+// TLSCPUSecondsPerGB was measured on.
+const TLSCPUShare = 0.5
+
+// EdgeWorkers is the nginx worker count (nginx.EdgeSpec.Workers) for an edge of size: max(1, vCPUs/2),
+// because one worker uses at most one vCPU and the planner counts on TLSCPUShare of them for HTTPS.
+// docs/BENCHMARKS.md section 7 measured the same CPU per GB with one and two workers and for a second nginx
+// without the RTMP module, so one nginx with these workers is enough: the static pulls and their HLS stay
+// in worker 0, the others serve HTTP(S). On the animecon edge (4 vCPUs) that is 2 workers, where one
+// worker would have no margin left if a droplet vCPU did half the work of the measured core.
+func EdgeWorkers(size config.Size) int {
+	return max(1, size.VCPUs/2)
+}
 
 // transcodeCoresPer720p is the origin CPU one 1280x720 rendition took when measured with ffmpeg on these
 // machines (docs: ~40% of one core). Other renditions are scaled by pixel count, which makes this a
@@ -71,9 +99,19 @@ type Result struct {
 	ViewerEgressGbps float64 `json:"viewerEgressGbps"`
 	// Cost is what an hour of the event costs.
 	Cost Cost `json:"cost"`
+	// TLSCPUSecondsPerGB is the edge CPU cost of HTTPS the plan assumed (see the constant).
+	TLSCPUSecondsPerGB float64 `json:"tlsCpuSecondsPerGB"`
 	// Warnings are things a person should look at; they do not stop a deployment.
 	Warnings []string `json:"warnings"`
 }
+
+// What limits how many viewers an edge serves (Region.LimitedBy).
+const (
+	// LimitNetwork: UtilizationTarget of the NIC is reached first.
+	LimitNetwork = "network"
+	// LimitCPU: TLSCPUShare of the vCPUs cannot encrypt UtilizationTarget of the NIC.
+	LimitCPU = "cpu"
+)
 
 // Region is the plan for the edges of one region.
 type Region struct {
@@ -85,8 +123,22 @@ type Region struct {
 	NetworkGbps float64 `json:"networkGbps"`
 	// Viewers is the region's share of the audience, rounded up.
 	Viewers int `json:"viewers"`
-	// ViewersPerEdge is how many viewers one edge serves at UtilizationTarget.
+	// ViewersPerEdge is how many viewers one edge serves: the lower of NetworkViewersPerEdge and
+	// CPUViewersPerEdge.
 	ViewersPerEdge int `json:"viewersPerEdge"`
+	// NetworkViewersPerEdge is how many viewers fit in UtilizationTarget of one edge's NIC.
+	NetworkViewersPerEdge int `json:"networkViewersPerEdge"`
+	// CPUViewersPerEdge is how many viewers TLSCPUShare of one edge's vCPUs can serve over HTTPS at
+	// TLSCPUSecondsPerGB.
+	CPUViewersPerEdge int `json:"cpuViewersPerEdge"`
+	// LimitedBy says which cap gave ViewersPerEdge: LimitNetwork or LimitCPU.
+	LimitedBy string `json:"limitedBy"`
+	// VCPUs is one edge's vCPU count.
+	VCPUs int `json:"vcpus"`
+	// Workers is the nginx worker processes an edge of this size runs (EdgeWorkers).
+	Workers int `json:"workers"`
+	// TLSCoresPerEdge is the CPU each edge spends on HTTPS at the planned audience; 0 without an audience.
+	TLSCoresPerEdge float64 `json:"tlsCoresPerEdge"`
 	// Needed is the edges the audience needs (at least 1, plus 1 with redundancy); 0 without an audience.
 	Needed int `json:"needed"`
 	// Configured is the count the stack sets; 0 when the planner decides.
@@ -148,9 +200,10 @@ type Cost struct {
 // explicit count below what the audience needs, are Warnings.
 func Plan(in Input) (Result, error) {
 	res := Result{
-		ViewerKbps: viewerKbps(in.Stream),
-		FeedKbps:   feedKbps(in.Stream),
-		Warnings:   []string{},
+		ViewerKbps:         viewerKbps(in.Stream),
+		FeedKbps:           feedKbps(in.Stream),
+		TLSCPUSecondsPerGB: TLSCPUSecondsPerGB,
+		Warnings:           []string{},
 	}
 	switch {
 	case len(in.Edges) == 0:
@@ -225,19 +278,32 @@ func planRegion(g config.EdgeGroup, a *config.Audience, perViewerKbps int) (Regi
 	if !ok {
 		return Region{}, nil, fmt.Errorf("plan: region %s: unknown size %q", g.Region, g.Size)
 	}
-	perEdge := viewersPerEdge(size, perViewerKbps)
+	c := edgeCapacity(size, perViewerKbps)
+	perEdge := c.viewers()
 	if perEdge < 1 {
-		return Region{}, nil, fmt.Errorf("plan: region %s: one viewer at %d kbps is more than a %s edge carries",
-			g.Region, perViewerKbps, g.Size)
+		return Region{}, nil, fmt.Errorf("plan: region %s: one viewer at %d kbps is more than a %s edge carries "+
+			"(%s-bound)", g.Region, perViewerKbps, g.Size, c.limitedBy())
 	}
 	r := Region{
-		Region:         g.Region,
-		Size:           g.Size,
-		NetworkGbps:    size.NetworkGbps,
-		ViewersPerEdge: perEdge,
-		Configured:     g.Count,
+		Region:                g.Region,
+		Size:                  g.Size,
+		NetworkGbps:           size.NetworkGbps,
+		ViewersPerEdge:        perEdge,
+		NetworkViewersPerEdge: c.network,
+		CPUViewersPerEdge:     c.cpu,
+		LimitedBy:             c.limitedBy(),
+		VCPUs:                 size.VCPUs,
+		Workers:               EdgeWorkers(size),
+		Configured:            g.Count,
 	}
 	var warnings []string
+	if r.LimitedBy == LimitCPU {
+		warnings = append(warnings, fmt.Sprintf("%s: %s edges are limited by CPU, not network: HTTPS at %.2f CPU s/GB "+
+			"on %g of %d vCPU sends %.2f Gbps, less than %.0f%% of %g Gbps; %d viewers per edge instead of %d. "+
+			"A size with more vCPUs per Gbps serves more", g.Region, g.Size, TLSCPUSecondsPerGB,
+			TLSCPUShare*float64(size.VCPUs), size.VCPUs, tlsGbps(size), 100*UtilizationTarget, size.NetworkGbps,
+			c.cpu, c.network))
+	}
 	if a != nil {
 		r.Viewers = int(math.Ceil(float64(a.Viewers)*a.ShareOf(g.Region) - 1e-9))
 		r.Needed = max(1, ceilDiv(r.Viewers, perEdge))
@@ -265,6 +331,7 @@ func planRegion(g config.EdgeGroup, a *config.Audience, perViewerKbps int) (Regi
 	}
 	r.Capacity = r.Edges * perEdge
 	r.EgressGbps = round(float64(r.Viewers*perViewerKbps)/1e6, 3)
+	r.TLSCoresPerEdge = round(float64(r.Viewers*perViewerKbps)/float64(r.Edges)*1e3/8/1e9*TLSCPUSecondsPerGB, 2)
 	r.LoadPercent = round(100*float64(r.Viewers*perViewerKbps)/(float64(r.Edges)*size.NetworkGbps*1e6), 1)
 	r.CostPerHourUSD = round(float64(r.Edges)*size.PriceHourlyUSD(), 4)
 	return r, warnings, nil
@@ -347,9 +414,31 @@ func transcodeCores(st config.Stream) float64 {
 	return total
 }
 
-// viewersPerEdge is how many viewers at perViewerKbps fit in UtilizationTarget of the size's cap.
-func viewersPerEdge(size config.Size, perViewerKbps int) int {
-	return int(size.NetworkGbps * 1e6 * UtilizationTarget / float64(perViewerKbps))
+// capacity is how many viewers one edge serves by each limit.
+type capacity struct{ network, cpu int }
+
+func (c capacity) viewers() int { return min(c.network, c.cpu) }
+
+// limitedBy names the cap that applies; the network wins a tie.
+func (c capacity) limitedBy() string {
+	if c.cpu < c.network {
+		return LimitCPU
+	}
+	return LimitNetwork
+}
+
+// edgeCapacity is how many viewers at perViewerKbps fit in UtilizationTarget of the size's network cap,
+// and how many TLSCPUShare of its vCPUs can send over HTTPS.
+func edgeCapacity(size config.Size, perViewerKbps int) capacity {
+	return capacity{
+		network: int(size.NetworkGbps * 1e6 * UtilizationTarget / float64(perViewerKbps)),
+		cpu:     int(tlsGbps(size) * 1e6 / float64(perViewerKbps)),
+	}
+}
+
+// tlsGbps is what TLSCPUShare of the size's vCPUs can send over HTTPS: cores / (CPU s per GB) GB/s.
+func tlsGbps(size config.Size) float64 {
+	return TLSCPUShare * float64(size.VCPUs) / TLSCPUSecondsPerGB * 8
 }
 
 // largerSize suggests the cheapest size whose edges would fit the region within the per-region cap.
@@ -359,10 +448,10 @@ func largerSize(viewers, perViewerKbps int, a *config.Audience) string {
 		extra = 1
 	}
 	for _, s := range config.Sizes() {
-		perEdge := viewersPerEdge(s, perViewerKbps)
+		perEdge := edgeCapacity(s, perViewerKbps).viewers()
 		if perEdge >= 1 && max(1, ceilDiv(viewers, perEdge))+extra <= config.MaxEdgesPerRegion {
-			return fmt.Sprintf("choose a size with more network, e.g. %s (%g Gbps, %d viewers each)",
-				s.Slug, s.NetworkGbps, perEdge)
+			return fmt.Sprintf("choose a size with more network, e.g. %s (%g Gbps, %d vCPU, %d viewers each)",
+				s.Slug, s.NetworkGbps, s.VCPUs, perEdge)
 		}
 	}
 	return "no listed size fits: lower the bitrate or split the audience across more regions"

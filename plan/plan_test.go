@@ -3,6 +3,7 @@ package plan
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -50,13 +51,21 @@ func TestPlanAnimeconPremiumEdges(t *testing.T) {
 	require.Equal(t, []Region{
 		// Load: 1000 * 5128 / (2 * 10,000,000) = 25.64%. Cost: 2 * $56 / 672 = $0.1667 per hour.
 		{Region: "ams3", Size: "s-4vcpu-8gb-amd", NetworkGbps: 10, Viewers: 1000, ViewersPerEdge: 1365, Needed: 2,
-			Edges: 2, Capacity: 2730, LoadPercent: 25.6, EgressGbps: 5.128, CostPerHourUSD: 0.1667},
+			Edges: 2, Capacity: 2730, LoadPercent: 25.6, EgressGbps: 5.128, CostPerHourUSD: 0.1667,
+			// 2 of 4 vCPUs at 0.7 CPU s/GB send 2 / 0.7 * 8 = 22.86 Gbps: 4457 viewers, so the NIC limits.
+			NetworkViewersPerEdge: 1365, CPUViewersPerEdge: 4457, LimitedBy: LimitNetwork, VCPUs: 4, Workers: 2,
+			// 500 viewers per edge * 5128 kbps = 320.5 MB/s * 0.7 CPU s/GB = 0.22 cores.
+			TLSCoresPerEdge: 0.22},
 		// 600 * 5128 = 3.0768 Gbps, 15.38% of two edges.
 		{Region: "nyc3", Size: "s-4vcpu-8gb-amd", NetworkGbps: 10, Viewers: 600, ViewersPerEdge: 1365, Needed: 2,
-			Edges: 2, Capacity: 2730, LoadPercent: 15.4, EgressGbps: 3.077, CostPerHourUSD: 0.1667},
+			Edges: 2, Capacity: 2730, LoadPercent: 15.4, EgressGbps: 3.077, CostPerHourUSD: 0.1667,
+			NetworkViewersPerEdge: 1365, CPUViewersPerEdge: 4457, LimitedBy: LimitNetwork, VCPUs: 4, Workers: 2,
+			TLSCoresPerEdge: 0.13},
 		// 400 * 5128 = 2.0512 Gbps, 10.26% of two edges.
 		{Region: "sgp1", Size: "s-4vcpu-8gb-amd", NetworkGbps: 10, Viewers: 400, ViewersPerEdge: 1365, Needed: 2,
-			Edges: 2, Capacity: 2730, LoadPercent: 10.3, EgressGbps: 2.051, CostPerHourUSD: 0.1667},
+			Edges: 2, Capacity: 2730, LoadPercent: 10.3, EgressGbps: 2.051, CostPerHourUSD: 0.1667,
+			NetworkViewersPerEdge: 1365, CPUViewersPerEdge: 4457, LimitedBy: LimitNetwork, VCPUs: 4, Workers: 2,
+			TLSCoresPerEdge: 0.09},
 	}, res.Regions)
 	require.Equal(t, 6, res.EdgesTotal)
 	require.Equal(t, Origin{
@@ -133,10 +142,13 @@ func TestPlanWithoutAudience(t *testing.T) {
 		Edges: []config.EdgeGroup{{Region: "ams3", Size: "s-1vcpu-1gb", Count: 2}, {Region: "sgp1", Size: "s-1vcpu-1gb-amd", Count: 1}},
 	})
 	require.NoError(t, err)
-	// No audience: counts as configured, capacity from them (228 per regular edge, 7e6/6128 = 1142 premium).
+	// No audience: counts as configured, capacity from them: 228 per regular edge; the premium edge's NIC
+	// would take 7e6/6128 = 1142 but its one vCPU encrypts for 932.
 	require.Equal(t, Region{Region: "ams3", Size: "s-1vcpu-1gb", NetworkGbps: 2, ViewersPerEdge: 228, Configured: 2,
-		Edges: 2, Capacity: 456, CostPerHourUSD: 0.0179}, res.Regions[0])
-	require.Equal(t, 1142, res.Regions[1].Capacity)
+		Edges: 2, Capacity: 456, CostPerHourUSD: 0.0179, NetworkViewersPerEdge: 228, CPUViewersPerEdge: 932,
+		LimitedBy: LimitNetwork, VCPUs: 1, Workers: 1}, res.Regions[0])
+	require.Equal(t, 932, res.Regions[1].Capacity)
+	require.Equal(t, LimitCPU, res.Regions[1].LimitedBy)
 	require.Zero(t, res.Viewers)
 	require.Zero(t, res.ViewerEgressGbps)
 	// Only origin-to-edge egress is known: 3 edges * 6128 kbps = 18,384 kbps = 7.70 GiB per hour, against
@@ -144,7 +156,10 @@ func TestPlanWithoutAudience(t *testing.T) {
 	require.Equal(t, 7.7, res.Cost.EgressGiBPerHour)
 	require.Equal(t, 6.0, res.Cost.AllowanceGiBPerHour)
 	require.Equal(t, 0.0175, res.Cost.OveragePerHourUSD)
-	require.Equal(t, []string{"no livecdn:audience: edge counts are as configured, and viewer egress and its cost are not estimated"},
+	require.Equal(t, []string{"sgp1: s-1vcpu-1gb-amd edges are limited by CPU, not network: HTTPS at 0.70 CPU s/GB on 0.5 " +
+		"of 1 vCPU sends 5.71 Gbps, less than 70% of 10 Gbps; 932 viewers per edge instead of 1142. A size with more " +
+		"vCPUs per Gbps serves more",
+		"no livecdn:audience: edge counts are as configured, and viewer egress and its cost are not estimated"},
 		res.Warnings)
 }
 
@@ -250,10 +265,11 @@ func TestPlanErrors(t *testing.T) {
 		in   Input
 		want string
 	}{
-		// ceil(10000/228) = 44 regular edges; a premium edge takes 1142, so 9 of the cheapest premium size.
+		// ceil(10000/228) = 44 regular edges. The cheapest premium size's NIC takes 1142 but its one vCPU
+		// encrypts for only 932 (see TestEdgeCapacity): 11 of them.
 		{"region above the cap", one(10000, "s-1vcpu-1gb"),
 			"plan: region ams3 needs 44 edges of s-1vcpu-1gb, more than 20 per region: choose a size with more network, " +
-				"e.g. s-1vcpu-1gb-amd (10 Gbps, 1142 viewers each)"},
+				"e.g. s-1vcpu-1gb-amd (10 Gbps, 1 vCPU, 932 viewers each)"},
 		{"unknown size", one(10, "s-2vcpu-3gb"), `plan: region ams3: unknown size "s-2vcpu-3gb"`},
 		{"no count and no audience", Input{Stream: passthrough, Origin: config.Origin{Size: "c-2"},
 			Edges: []config.EdgeGroup{{Region: "ams3", Size: "c-2"}}}, "plan: region ams3: no count and no livecdn:audience"},
@@ -306,12 +322,79 @@ func TestResultJSON(t *testing.T) {
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(b, &m))
 	require.ElementsMatch(t, []string{"viewerKbps", "feedKbps", "viewers", "regions", "edgesTotal", "origin",
-		"viewerEgressGbps", "cost", "warnings"}, keys(m))
+		"viewerEgressGbps", "cost", "tlsCpuSecondsPerGB", "warnings"}, keys(m))
 	require.ElementsMatch(t, []string{"region", "size", "networkGbps", "viewers", "viewersPerEdge", "needed",
-		"configured", "edges", "capacity", "loadPercent", "egressGbps", "costPerHourUsd"},
+		"configured", "edges", "capacity", "loadPercent", "egressGbps", "costPerHourUsd", "networkViewersPerEdge",
+		"cpuViewersPerEdge", "limitedBy", "vcpus", "workers", "tlsCoresPerEdge"},
 		keys(m["regions"].([]any)[0].(map[string]any)))
 	require.ElementsMatch(t, []string{"edgesPerHourUsd", "dropletsPerHourUsd", "egressGiBPerHour", "allowanceGiBPerHour",
 		"overagePerHourUsd", "perHourUsd"}, keys(m["cost"].(map[string]any)))
+}
+
+// TestEdgeCapacity checks that viewers per edge never exceed what TLSCPUShare of the vCPUs can encrypt at
+// TLSCPUSecondsPerGB: the 1-vCPU premium sizes have a 10 Gbps NIC but half a vCPU for HTTPS sends only
+// 0.5 / 0.7 * 8 = 5.71 Gbps, less than the 7 Gbps the NIC would take.
+func TestEdgeCapacity(t *testing.T) {
+	tests := []struct {
+		size                 string
+		stream               config.Stream
+		network, cpu, viewer int
+		limitedBy            string
+	}{
+		// 7,000,000 / 6128 = 1142 by the NIC; 5,714,286 / 6128 = 932 by the CPU.
+		{"s-1vcpu-1gb-amd", passthrough, 1142, 932, 932, LimitCPU},
+		{"s-1vcpu-2gb-amd", ladder, 1365, 1114, 1114, LimitCPU},
+		// 2 vCPUs: 1 / 0.7 * 8 = 11.43 Gbps, above 7: the NIC limits.
+		{"s-2vcpu-4gb-amd", ladder, 1365, 2228, 1365, LimitNetwork},
+		{"s-4vcpu-8gb-amd", ladder, 1365, 4457, 1365, LimitNetwork},
+		// Regular sizes: 1.4 Gbps of NIC against 5.71 Gbps of half a vCPU.
+		{"s-1vcpu-1gb", passthrough, 228, 932, 228, LimitNetwork},
+	}
+	for _, tt := range tests {
+		t.Run(tt.size, func(t *testing.T) {
+			res, err := Plan(Input{
+				Stream: tt.stream, Origin: config.Origin{Region: "ams3", Size: "c-4"},
+				Edges:    []config.EdgeGroup{{Region: "ams3", Size: tt.size}},
+				Audience: &config.Audience{Viewers: 4000, Shares: []config.Share{{Region: "ams3", Fraction: 1}}},
+			})
+			require.NoError(t, err)
+			r := res.Regions[0]
+			require.Equal(t, tt.network, r.NetworkViewersPerEdge)
+			require.Equal(t, tt.cpu, r.CPUViewersPerEdge)
+			require.Equal(t, tt.viewer, r.ViewersPerEdge)
+			require.Equal(t, tt.limitedBy, r.LimitedBy)
+			require.Equal(t, ceilDiv(4000, tt.viewer), r.Needed, "edges are planned from the lower cap")
+			// The CPU the planned viewers take stays within TLSCPUShare of the vCPUs.
+			require.LessOrEqual(t, r.TLSCoresPerEdge, TLSCPUShare*float64(r.VCPUs))
+			cpuWarned := slices.ContainsFunc(res.Warnings, func(w string) bool {
+				return strings.Contains(w, "limited by CPU")
+			})
+			require.Equal(t, tt.limitedBy == LimitCPU, cpuWarned, "warnings: %q", res.Warnings)
+		})
+	}
+}
+
+func TestPlanCPULimitWarning(t *testing.T) {
+	res, err := Plan(Input{
+		Stream: passthrough, Origin: config.Origin{Region: "ams3", Size: "c-4"},
+		Edges: []config.EdgeGroup{{Region: "ams3", Size: "s-1vcpu-1gb-amd", Count: 1}},
+	})
+	require.NoError(t, err)
+	require.Contains(t, res.Warnings, "ams3: s-1vcpu-1gb-amd edges are limited by CPU, not network: HTTPS at 0.70 CPU s/GB "+
+		"on 0.5 of 1 vCPU sends 5.71 Gbps, less than 70% of 10 Gbps; 932 viewers per edge instead of 1142. "+
+		"A size with more vCPUs per Gbps serves more")
+	require.Equal(t, 0.7, res.TLSCPUSecondsPerGB)
+}
+
+func TestEdgeWorkers(t *testing.T) {
+	for _, tt := range []struct {
+		size string
+		want int
+	}{{"s-1vcpu-1gb", 1}, {"s-2vcpu-4gb-amd", 1}, {"s-4vcpu-8gb-amd", 2}, {"s-8vcpu-16gb-amd", 4}} {
+		size, ok := config.LookupSize(tt.size)
+		require.True(t, ok, tt.size)
+		require.Equal(t, tt.want, EdgeWorkers(size), tt.size)
+	}
 }
 
 func keys(m map[string]any) []string {

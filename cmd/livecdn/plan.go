@@ -109,26 +109,30 @@ func printPlan(w io.Writer, stack string, s *config.Settings, res plan.Result, h
 		res.ViewerKbps, viewerSource(s.Stream), res.FeedKbps, feedSource(s.Stream))
 
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REGION\tVIEWERS\tSIZE\tNIC\tVIEWERS/EDGE\tNEEDED\tCONFIGURED\tEDGES\tLOAD/EDGE\tEGRESS\tUSD/HOUR")
+	fmt.Fprintln(tw, "REGION\tVIEWERS\tSIZE\tNIC\tVCPU\tVIEWERS/EDGE\tLIMIT\tNEEDED\tCONFIGURED\tEDGES\tLOAD/EDGE\tTLS CPU/EDGE\tEGRESS\tUSD/HOUR")
 	for _, r := range res.Regions {
 		configured := "auto"
 		if r.Configured > 0 {
 			configured = fmt.Sprint(r.Configured)
 		}
-		needed, load := "-", "-"
+		needed, load, cores := "-", "-", "-"
 		if s.Audience != nil {
 			needed, load = fmt.Sprint(r.Needed), fmt.Sprintf("%.1f%%", r.LoadPercent)
+			cores = fmt.Sprintf("%.2f of %d", r.TLSCoresPerEdge, r.VCPUs)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%g Gbps\t%d\t%s\t%s\t%d\t%s\t%.2f Gbps\t%.4f\n", r.Region, r.Viewers, r.Size,
-			r.NetworkGbps, r.ViewersPerEdge, needed, configured, r.Edges, load, r.EgressGbps, r.CostPerHourUSD)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%g Gbps\t%d\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t%.2f Gbps\t%.4f\n", r.Region, r.Viewers,
+			r.Size, r.NetworkGbps, r.VCPUs, r.ViewersPerEdge, r.LimitedBy, needed, configured, r.Edges, load, cores,
+			r.EgressGbps, r.CostPerHourUSD)
 	}
-	fmt.Fprintf(tw, "total\t%d\t\t\t\t\t\t%d\t\t%.2f Gbps\t%.4f\n", res.Viewers, res.EdgesTotal,
+	fmt.Fprintf(tw, "total\t%d\t\t\t\t\t\t\t\t%d\t\t\t%.2f Gbps\t%.4f\n", res.Viewers, res.EdgesTotal,
 		res.ViewerEgressGbps, res.Cost.EdgesPerHourUSD)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	ew.printf("\nLoad is each edge's share of its network cap; the planner fills at most %.0f%%.\n\n",
-		100*plan.UtilizationTarget)
+	ew.printf("\nLoad is each edge's share of its network cap; the planner fills at most %.0f%%. HTTPS costs an edge\n"+
+		"%.2f CPU s per GB sent (docs/BENCHMARKS.md section 7); the planner lets it take at most %.0f%% of the vCPUs\n"+
+		"(LIMIT says whether the network or the CPU caps viewers per edge).\n\n",
+		100*plan.UtilizationTarget, res.TLSCPUSecondsPerGB, 100*plan.TLSCPUShare)
 
 	o := res.Origin
 	if o.BYO {

@@ -45,10 +45,11 @@ func TestPlanAnimecon(t *testing.T) {
 			rows[fields[0]] = fields
 		}
 	}
-	// region, viewers, size, NIC (2 fields), viewers/edge, needed, configured, edges, load, egress (2), USD/hour
-	require.Equal(t, []string{"ams3", "1000", "s-4vcpu-8gb-amd", "10", "Gbps", "1365", "2", "auto", "2", "25.6%", "5.13", "Gbps", "0.1667"}, rows["ams3"])
-	require.Equal(t, []string{"nyc3", "600", "s-4vcpu-8gb-amd", "10", "Gbps", "1365", "2", "auto", "2", "15.4%", "3.08", "Gbps", "0.1667"}, rows["nyc3"])
-	require.Equal(t, []string{"sgp1", "400", "s-4vcpu-8gb-amd", "10", "Gbps", "1365", "2", "auto", "2", "10.3%", "2.05", "Gbps", "0.1667"}, rows["sgp1"])
+	// region, viewers, size, NIC (2 fields), vCPU, viewers/edge, limit, needed, configured, edges, load,
+	// TLS CPU per edge (3 fields), egress (2), USD/hour
+	require.Equal(t, []string{"ams3", "1000", "s-4vcpu-8gb-amd", "10", "Gbps", "4", "1365", "network", "2", "auto", "2", "25.6%", "0.22", "of", "4", "5.13", "Gbps", "0.1667"}, rows["ams3"])
+	require.Equal(t, []string{"nyc3", "600", "s-4vcpu-8gb-amd", "10", "Gbps", "4", "1365", "network", "2", "auto", "2", "15.4%", "0.13", "of", "4", "3.08", "Gbps", "0.1667"}, rows["nyc3"])
+	require.Equal(t, []string{"sgp1", "400", "s-4vcpu-8gb-amd", "10", "Gbps", "4", "1365", "network", "2", "auto", "2", "10.3%", "0.09", "of", "4", "2.05", "Gbps", "0.1667"}, rows["sgp1"])
 	require.Equal(t, []string{"total", "2000", "6", "10.26", "Gbps", "0.5000"}, rows["total"])
 	require.Contains(t, out, "Origin:  c-4 in ams3: 18 relays, 56.3 Mbps to the edges (2.8% of its network), $0.1250/hour")
 	require.Contains(t, out, "Cost:    $43.32/hour = $0.6250 Droplets + $42.70 egress overage")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,16 +20,35 @@ type config struct {
 	text   string
 	listen string // HOST:PORT
 	prefix string // URL path the HLS files are under
+	// workers is the number of nginx worker processes the text starts.
+	workers int
+	// client is how clients reach an HTTPS listener (trusting the
+	// benchmark's throwaway certificate); nil for plain HTTP.
+	client *tls.Config
 }
 
-func (c config) base() string { return "http://" + c.listen }
+func (c config) base() string {
+	if c.client != nil {
+		return "https://" + c.listen
+	}
+	return "http://" + c.listen
+}
+
+// edgeHTTPS makes renderOurs render an HTTPS edge (EdgeSpec.TLS): the
+// certificate, and a client config that trusts it.
+type edgeHTTPS struct {
+	cert   nginx.TLS
+	client *tls.Config
+}
 
 // renderOurs renders livecdn's edge config exactly as production does, with
 // a lab-style layout under dir and the benchmark's files as its HLS
 // directory. Its static pull points at a closed loopback port: the edge
 // retries once a second and serves files meanwhile, so what is measured is
-// HTTP serving, not HLS muxing.
-func renderOurs(name, dir, files, stream, host string) (config, error) {
+// HTTP serving, not HLS muxing. With https the edge serves viewers on its
+// HTTPS listener, which the config then names; workers is
+// EdgeSpec.Workers (0 for the renderer's default).
+func renderOurs(name, dir, files, stream, host string, https *edgeHTTPS, workers int) (config, error) {
 	httpAddr, err := measure.FreeAddr(host)
 	if err != nil {
 		return config{}, err
@@ -52,12 +72,13 @@ func renderOurs(name, dir, files, stream, host string) (config, error) {
 	layout.HLSDir = files
 	layout.WebRoot = filepath.Join(dir, "www")
 	layout.RecordDir = filepath.Join(dir, "recordings")
+	layout.TLSDir = filepath.Join(dir, "tls")
 	for _, d := range []string{layout.LogDir, layout.TempDir, layout.WebRoot} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return config{}, err
 		}
 	}
-	text, err := nginx.RenderEdgeConf(nginx.EdgeSpec{
+	spec := nginx.EdgeSpec{
 		Layout:     layout,
 		Name:       "bench",
 		HTTPListen: httpAddr,
@@ -66,11 +87,29 @@ func renderOurs(name, dir, files, stream, host string) (config, error) {
 		Stream:     lab.LabStream(stream, false),
 		RelayToken: nginx.RelayToken("bench-stream-key"),
 		AdminCIDRs: []string{"127.0.0.0/8"},
-	})
-	if err != nil {
+		Workers:    workers,
+	}
+	c := config{name: name, dir: dir, listen: httpAddr, prefix: nginx.HLSPath, workers: max(1, workers)}
+	if https != nil {
+		if c.listen, err = measure.FreeAddr(host); err != nil {
+			return config{}, err
+		}
+		spec.TLS, spec.HTTPSListen, c.client = &https.cert, c.listen, https.client
+		// What cloud-init's write_files does on an edge.
+		if err := os.MkdirAll(layout.TLSDir, 0o755); err != nil {
+			return config{}, err
+		}
+		if err := os.WriteFile(layout.TLSChainPath(), []byte(https.cert.Chain), 0o644); err != nil {
+			return config{}, err
+		}
+		if err := os.WriteFile(layout.TLSKeyPath(), []byte(https.cert.Key), 0o600); err != nil {
+			return config{}, err
+		}
+	}
+	if c.text, err = nginx.RenderEdgeConf(spec); err != nil {
 		return config{}, fmt.Errorf("render edge config: %w", err)
 	}
-	return config{name: name, dir: dir, text: text, listen: httpAddr, prefix: nginx.HLSPath}, nil
+	return c, nil
 }
 
 // renderStock renders Debian's stock config (stock.conf.tmpl) over files.
@@ -88,7 +127,7 @@ func renderStock(name, dir, files, host string) (config, error) {
 	}); err != nil {
 		return config{}, fmt.Errorf("render stock config: %w", err)
 	}
-	return config{name: name, dir: dir, text: text.String(), listen: addr, prefix: "/"}, nil
+	return config{name: name, dir: dir, text: text.String(), listen: addr, prefix: "/", workers: 1}, nil
 }
 
 // ablation is our config with one thing changed, to attribute the cost

@@ -48,13 +48,13 @@ func instructionsPerRequest(ctx context.Context, c config, workloads []workload,
 		if err := load(ctx, client, urls, 25*loadConns); err != nil {
 			return nil, fmt.Errorf("%s: warm-up: %w", c.name, err)
 		}
-		if err := callgrindControl(ctx, "-z", s.worker); err != nil {
+		if err := callgrindControl(ctx, "-z", s.workers[0]); err != nil {
 			return nil, err
 		}
 		if err := load(ctx, client, urls, n); err != nil {
 			return nil, fmt.Errorf("%s: %w", c.name, err)
 		}
-		if err := callgrindControl(ctx, "-d", s.worker); err != nil {
+		if err := callgrindControl(ctx, "-d", s.workers[0]); err != nil {
 			return nil, err
 		}
 		total, err := readCallgrindTotal(ctx, fmt.Sprintf("%s.%d", out, i+1))

@@ -14,6 +14,12 @@
 //
 // One worker is not a benchmark choice: nginx-rtmp runs static pulls only in
 // worker 0, so livecdn's edge must run `worker_processes 1`.
+//
+// With -tls it measures HTTPS instead (tls.go): the edges' TLS block added to
+// our rendered config and to stock, against plain HTTP, with one and two
+// workers, kTLS where the kernel has it, and a second nginx without the RTMP
+// module serving the same HLS directory; on synthetic 1.5 MB segments and a
+// 1 KB playlist, with keep-alive and with a new connection per request.
 package main
 
 import (
@@ -53,6 +59,7 @@ type options struct {
 	requests    int
 	summary     string
 	command     string
+	tls         bool
 }
 
 func main() {
@@ -69,6 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.segments, "segments", 3, "segments to capture from the lab edge")
 	fs.StringVar(&o.cost, "cost", "ablate", "instruction counts under valgrind: off, compare (ours and stock) or ablate (also ours minus one directive at a time)")
 	fs.IntVar(&o.requests, "requests", 1000, "requests per workload and config when counting instructions (a multiple of 8)")
+	fs.BoolVar(&o.tls, "tls", false, "instead of ours vs stock over HTTP, measure HTTPS: HTTP vs HTTPS (and kTLS where the kernel has it), 1 vs 2 workers, ours vs stock with the edges' TLS block, and a second nginx without RTMP, on 1.5 MB segments and a 1 KB playlist")
 	fs.StringVar(&o.summary, "summary", "", "append the summary rows to this file (used by bench/run.sh)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -99,6 +107,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := os.Chmod(work, 0o755); err != nil {
 		return err
 	}
+	if o.tls {
+		return tlsBench(ctx, stdout, stderr, o, work)
+	}
 	fmt.Fprintln(stderr, "serve: capturing segments from a lab edge")
 	set, err := captureSegments(ctx, filepath.Join(work, "hls"), o.segments)
 	if err != nil {
@@ -125,7 +136,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func throughput(ctx context.Context, stdout, stderr io.Writer, o options, work string, set fileSet, workloads []workload) error {
 	stem := strings.TrimSuffix(set.playlist, ".m3u8")
-	oursConf, err := renderOurs("ours (livecdn edge)", filepath.Join(work, "ours"), set.dir, stem, "127.0.0.2")
+	oursConf, err := renderOurs("ours (livecdn edge)", filepath.Join(work, "ours"), set.dir, stem, "127.0.0.2", nil, 0)
 	if err != nil {
 		return err
 	}
@@ -182,14 +193,14 @@ func cost(ctx context.Context, stdout, stderr io.Writer, o options, work string,
 	if err != nil {
 		return err
 	}
-	ours, err := renderOurs("ours (livecdn edge)", dir(1), set.dir, stem, "127.0.0.2")
+	ours, err := renderOurs("ours (livecdn edge)", dir(1), set.dir, stem, "127.0.0.2", nil, 0)
 	if err != nil {
 		return err
 	}
 	rows := []*row{{name: stock.name, about: "Debian's nginx.conf and default site (see stock.conf.tmpl)", config: stock}, {name: ours.name, about: "as rendered", config: ours}}
 	if o.cost == "ablate" {
 		for i, a := range append(append([]ablation(nil), ablations...), suggested) {
-			c, err := renderOurs(a.name, dir(i+2), set.dir, stem, "127.0.0.2")
+			c, err := renderOurs(a.name, dir(i+2), set.dir, stem, "127.0.0.2", nil, 0)
 			if err != nil {
 				return err
 			}
@@ -285,10 +296,7 @@ func (f fileSet) meanSegmentBytes() float64 {
 
 // captureSegments runs a one-edge lab until its playlist lists n segments
 // and downloads the playlist and those segments into dir, over HTTP as a
-// player would. The files' mtimes are then set an hour ahead: our edge config
-// keeps hls_cleanup on, which deletes playlists older than
-// hls_playlist_length and segments older than twice that, and would
-// otherwise remove the files in the middle of the benchmark.
+// player would, with their mtimes an hour ahead (writeAhead).
 func captureSegments(ctx context.Context, dir string, n int) (fileSet, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fileSet{}, err
@@ -329,15 +337,23 @@ func captureSegments(ctx context.Context, dir string, n int) (fileSet, error) {
 		set.segments = append(set.segments, listed.Names[i])
 		set.segmentBytes = append(set.segmentBytes, int64(len(seg)))
 	}
+	return set, writeAhead(dir, files)
+}
+
+// writeAhead writes files into dir with their mtimes an hour ahead: our
+// edge config keeps hls_cleanup on, which deletes playlists older than
+// hls_playlist_length and segments older than twice that, and would
+// otherwise remove them in the middle of a benchmark.
+func writeAhead(dir string, files map[string][]byte) error {
 	future := time.Now().Add(time.Hour)
 	for name, data := range files {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, data, 0o644); err != nil {
-			return fileSet{}, err
+			return err
 		}
 		if err := os.Chtimes(p, future, future); err != nil {
-			return fileSet{}, err
+			return err
 		}
 	}
-	return set, nil
+	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -23,9 +24,10 @@ type server struct {
 	config
 	cmd  *exec.Cmd
 	done chan struct{}
-	// worker is the pid whose CPU time is the server's: the worker process,
-	// or nginx itself when it runs without a master (under valgrind).
-	worker int
+	// workers are the pids whose CPU time is the server's: the worker
+	// processes, or nginx itself when it runs without a master (under
+	// valgrind).
+	workers []int
 	// headers is the size of the status line and headers per file served.
 	headers map[string]int
 }
@@ -83,10 +85,10 @@ func startServer(ctx context.Context, c config, wrapper ...string) (*server, err
 		}
 	}
 	if len(wrapper) > 0 {
-		s.worker = s.cmd.Process.Pid
+		s.workers = []int{s.cmd.Process.Pid}
 		return s, nil
 	}
-	if s.worker, err = measure.NginxWorker(s.cmd.Process.Pid); err != nil {
+	if s.workers, err = measure.WaitNginxWorkers(s.cmd.Process.Pid, max(1, c.workers)); err != nil {
 		s.stop()
 		return nil, err
 	}
@@ -112,11 +114,24 @@ func (s *server) stop() {
 
 func (s *server) url(file string) string { return s.base() + s.prefix + file }
 
+// cpuTime is the CPU time all of s's workers have used.
+func (s *server) cpuTime() (time.Duration, error) {
+	var sum time.Duration
+	for _, pid := range s.workers {
+		t, err := measure.CPUTime(pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += t
+	}
+	return sum, nil
+}
+
 // checkServes fetches every file once: the bytes on disk, the HLS content
 // types, and the size of the response headers, which the playlist workload
 // is sensitive to.
 func (s *server) checkServes(ctx context.Context, set fileSet) error {
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: s.client}}
 	s.headers = map[string]int{}
 	want := map[string]string{".ts": "video/mp2t", ".m3u8": "application/vnd.apple.mpegurl"}
 	for _, f := range append([]string{set.playlist}, set.segments...) {
@@ -132,7 +147,7 @@ func (s *server) checkServes(ctx context.Context, set fileSet) error {
 			return fmt.Errorf("%s: GET %s: served %d bytes that differ from the %d on disk", s.name, f, len(body), len(onDisk))
 		}
 		var ct string
-		if s.headers[f], ct, err = rawHeaders(s.listen, s.prefix+f); err != nil {
+		if s.headers[f], ct, err = rawHeaders(s.config, s.prefix+f); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 		if ct != want[path.Ext(f)] {
@@ -144,8 +159,15 @@ func (s *server) checkServes(ctx context.Context, set fileSet) error {
 
 // rawHeaders is the exact size of the status line and headers nginx sends
 // for a GET of urlPath (HTTP/1.1, as wrk sends it), and the Content-Type.
-func rawHeaders(addr, urlPath string) (int, string, error) {
-	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+func rawHeaders(c config, urlPath string) (int, string, error) {
+	addr := c.listen
+	var conn net.Conn
+	var err error
+	if c.client != nil {
+		conn, err = tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", addr, c.client)
+	} else {
+		conn, err = net.DialTimeout("tcp", addr, 2*time.Second)
+	}
 	if err != nil {
 		return 0, "", err
 	}

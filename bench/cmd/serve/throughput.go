@@ -17,6 +17,9 @@ import (
 type workload struct {
 	name, desc string
 	files      []string
+	// header is an extra request header, e.g. `Connection: close` for a
+	// new connection per request.
+	header string
 }
 
 // wrkRun is one wrk run against one server, with the worker's CPU time.
@@ -78,20 +81,23 @@ func (s *server) bench(ctx context.Context, work string, w workload, o options) 
 	if err := os.WriteFile(script, []byte(wrkScript(paths)), 0o644); err != nil {
 		return wrkRun{}, err
 	}
-	cpu0, err := measure.CPUTime(s.worker)
+	cpu0, err := s.cpuTime()
 	if err != nil {
 		return wrkRun{}, err
 	}
 	// wrk stops by itself after -d; the context adds a hard bound.
 	wctx, cancel := context.WithTimeout(ctx, o.duration+30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(wctx, "wrk", "-t1", fmt.Sprintf("-c%d", o.connections),
-		fmt.Sprintf("-d%ds", int(o.duration.Seconds())), "--timeout", "10s", "-s", script, s.base()+paths[0])
+	args := []string{"-t1", fmt.Sprintf("-c%d", o.connections), fmt.Sprintf("-d%ds", int(o.duration.Seconds())), "--timeout", "10s", "-s", script}
+	if w.header != "" {
+		args = append(args, "-H", w.header)
+	}
+	cmd := exec.CommandContext(wctx, "wrk", append(args, s.base()+paths[0])...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return wrkRun{}, fmt.Errorf("wrk against %s: %w\n%s", s.name, err, out)
 	}
-	cpu1, err := measure.CPUTime(s.worker)
+	cpu1, err := s.cpuTime()
 	if err != nil {
 		return wrkRun{}, err
 	}
@@ -127,6 +133,24 @@ func total(runs []wrkRun) wrkRun {
 		t.P99US = max(t.P99US, r.P99US)
 	}
 	return t
+}
+
+// figures are the columns both reports give the rounds of one server and
+// workload: requests/s (per round), MB/s, CPU s per GB, CPU us per request
+// and busy (CPU / wall time).
+func figures(runs []wrkRun) []string {
+	t := total(runs)
+	perRound := make([]string, len(runs))
+	for i, r := range runs {
+		perRound[i] = fmt.Sprintf("%.0f", r.rps())
+	}
+	return []string{
+		fmt.Sprintf("%.0f (%s)", t.rps(), strings.Join(perRound, ", ")),
+		fmt.Sprintf("%.1f", t.megabytesPerSecond()),
+		fmt.Sprintf("%.3f", t.cpuPerGB()),
+		fmt.Sprintf("%.1f", t.CPU.Seconds()*1e6/float64(t.Requests)),
+		fmt.Sprintf("%.0f%%", 100*t.busy()),
+	}
 }
 
 // ratios are ours/stock requests/s per round: each round runs the two
@@ -172,21 +196,10 @@ func report(w io.Writer, o options, set fileSet, servers []*server, workloads []
 		for _, s := range servers {
 			runs := results[wl.name][s.name]
 			t := total(runs)
-			perRound := make([]string, len(runs))
-			for i, r := range runs {
-				perRound[i] = fmt.Sprintf("%.0f", r.rps())
-			}
-			rows = append(rows, []string{
-				wl.name, s.name,
-				fmt.Sprintf("%.0f (%s)", t.rps(), strings.Join(perRound, ", ")),
-				fmt.Sprintf("%.1f", t.megabytesPerSecond()),
-				fmt.Sprintf("%.3f", t.cpuPerGB()),
-				fmt.Sprintf("%.1f", t.CPU.Seconds()*1e6/float64(t.Requests)),
-				fmt.Sprintf("%.0f%%", 100*t.busy()),
+			rows = append(rows, append(append([]string{wl.name, s.name}, figures(runs)...),
 				fmt.Sprint(s.headers[wl.files[0]]),
 				fmt.Sprintf("%.2f / %.2f", float64(t.P50US)/1e3, float64(t.P99US)/1e3),
-				fmt.Sprint(t.errors()),
-			})
+				fmt.Sprint(t.errors())))
 		}
 	}
 	measure.Table(w, []string{"workload", "config", "requests/s (per round)", "MB/s", "CPU s per GB", "CPU us per request", "worker busy", "response header bytes", "p50 / p99 ms (worst round)", "errors"}, rows)

@@ -83,6 +83,10 @@ func Command(fs *flag.FlagSet, skip ...string) string {
 				return
 			}
 		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() && f.Value.String() == "true" {
+			set = append(set, "-"+f.Name) // `-flag true` would end the flags
+			return
+		}
 		set = append(set, fmt.Sprintf("-%s %s", f.Name, f.Value.String()))
 	})
 	sort.Strings(set)

@@ -96,17 +96,26 @@ func NginxWorkers(masterPID int) ([]int, error) {
 
 // NginxWorker waits up to 5 s for the single worker of masterPID.
 func NginxWorker(masterPID int) (int, error) {
+	pids, err := WaitNginxWorkers(masterPID, 1)
+	if err != nil {
+		return 0, err
+	}
+	return pids[0], nil
+}
+
+// WaitNginxWorkers waits up to 5 s for exactly n workers of masterPID.
+func WaitNginxWorkers(masterPID, n int) ([]int, error) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		pids, err := NginxWorkers(masterPID)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		if len(pids) == 1 {
-			return pids[0], nil
+		if len(pids) == n {
+			return pids, nil
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("nginx %d has %d worker processes, want exactly 1", masterPID, len(pids))
+			return nil, fmt.Errorf("nginx %d has %d worker processes, want exactly %d", masterPID, len(pids), n)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
