@@ -206,6 +206,13 @@ func New(s *config.Settings) (*Stack, error) {
 	for _, r := range p.Regions {
 		for i := 1; i <= r.Edges; i++ {
 			name := r.Region + "-" + strconv.Itoa(i)
+			// Worker 0 pulls and cuts the HLS; the others serve viewers, so
+			// that TLS can use the share of vCPUs the planner counted on.
+			size, ok := config.LookupSize(r.Size)
+			if !ok {
+				return nil, fmt.Errorf("edges in %s: size %q is not in the catalog", r.Region, r.Size)
+			}
+			workers := plan.EdgeWorkers(size)
 			tlsName := ""
 			if s.HTTPS() {
 				tlsName = EdgeHost(s.Domain, name)
@@ -227,6 +234,7 @@ func New(s *config.Settings) (*Stack, error) {
 						Stream:         stream,
 						RelayToken:     nginx.RelayToken(c.StreamKey),
 						AdminCIDRs:     CIDRs(s.AdminCIDRs),
+						Workers:        workers,
 					}
 					if s.HTTPS() {
 						spec.TLS = c.tls()
