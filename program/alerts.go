@@ -33,20 +33,22 @@ func declareAlerts(ctx *pulumi.Context, s *config.Settings, st *blueprint.Stack,
 }
 
 // uptimeTargets are what the uptime checks probe. With a domain: the
-// viewers' name (whichever edge answers) and the ingest name. Without:
-// every edge by its address, since viewers are handed edge addresses, and
-// the origin's address.
+// player page on the viewers' name (whichever edge answers) and the ingest
+// name. Without: every edge's player page by its address, since viewers are
+// handed edge addresses, and the origin's address. The page, not /healthz:
+// /healthz answers 503 whenever nothing is published, which would alert all
+// night before the event; `livecdn status` watches the stream itself.
 func uptimeTargets(s *config.Settings, st *blueprint.Stack, originAddress pulumi.StringOutput,
 	nodes map[string]*components.EdgeNode) []components.UptimeTarget {
 	if s.Domain != "" {
 		return []components.UptimeTarget{
-			{Name: "viewers", Type: string(st.Scheme), Target: pulumi.String(blueprint.HealthURL(st.Scheme, s.Domain))},
+			{Name: "viewers", Type: string(st.Scheme), Target: pulumi.String(blueprint.PlayerURL(st.Scheme, s.Domain))},
 			{Name: "ingest", Type: components.CheckPing, Target: pulumi.String(blueprint.IngestHost(s.Domain))},
 		}
 	}
 	var out []components.UptimeTarget
 	for _, e := range st.Edges {
-		out = append(out, components.UptimeTarget{Name: e.Name, Type: string(st.Scheme), Target: nodes[e.Name].HealthURL})
+		out = append(out, components.UptimeTarget{Name: e.Name, Type: string(st.Scheme), Target: nodes[e.Name].PlayerURL})
 	}
 	return append(out, components.UptimeTarget{Name: "ingest", Type: components.CheckPing, Target: originAddress})
 }

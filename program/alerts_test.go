@@ -118,12 +118,12 @@ func TestAlertsWatchEveryDropletAndWhatViewersReach(t *testing.T) {
 			type want struct{ typ, target string }
 			checks := map[string]want{}
 			if s.Domain != "" {
-				checks["viewers"] = want{"https", "https://" + s.Domain + "/healthz"}
+				checks["viewers"] = want{"https", "https://" + s.Domain + "/"}
 				checks["ingest"] = want{"ping", "ingest." + s.Domain}
 			} else {
 				for _, e := range bp.Edges {
 					addr := r.outputs["edges"].(map[string]any)[e.Name].(map[string]any)["address"].(string)
-					checks[e.Name] = want{"http", "http://" + addr + "/healthz"}
+					checks[e.Name] = want{"http", "http://" + addr + "/"}
 				}
 				checks["ingest"] = want{"ping", mockReservedIP}
 			}
