@@ -74,6 +74,17 @@ func TestGolden(t *testing.T) {
 				require.Equal(t, tls != nil, slices.Contains(ud.Packages, streamModulePackage), "the stream module is installed exactly when the origin takes RTMPS")
 				require.Empty(t, ud.Mounts, "an origin needs no tmpfs")
 				require.NotContains(t, dropIn, ".live", "an origin has no relay markers")
+				if r := c.origin.Recordings; r != nil {
+					script := ud.file(t, c.origin.Layout.LibDir+"/"+RecordScript)
+					require.Equal(t, "0755", script.Permissions)
+					shellcheck(t, tools, RecordScript, script.Content)
+					require.Equal(t, "0600", ud.file(t, c.origin.Layout.RcloneConfig).Permissions, "rclone.conf holds the bucket's key")
+					require.Contains(t, ud.Packages, "rclone")
+					require.Contains(t, ud.file(t, ApplyScriptPath).Content, "systemctl restart "+RecordUnit)
+					require.Contains(t, dropIn, "\nExecStartPre=-"+c.origin.Layout.LibDir+"/"+RecordScript+" recover\n")
+				} else {
+					require.NotContains(t, ud.Packages, "rclone")
+				}
 			} else {
 				require.NotContains(t, ud.Packages, "ffmpeg")
 				require.Len(t, ud.Mounts, 1)
