@@ -32,6 +32,8 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&opts.SourceSize, "source-size", opts.SourceSize, "test pattern frame size")
 	fs.StringVar(&opts.HLSJS, "hlsjs", defaultHLSJS, "local hls.min.js for the player page (see `make hlsjs`)")
 	fs.BoolVar(&opts.TLS, "tls", false, "serve HTTPS (HTTP redirects) and take RTMPS, with a throwaway CA")
+	fs.BoolVar(&opts.Record, "record", false, "record in chunks and upload them to an in-process S3 bucket (see \"recordings\" in the JSON)")
+	fs.DurationVar(&opts.RecordChunk, "record-chunk", lab.DefaultRecordChunk, "chunk length with --record, whole seconds from 5s to 1h")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,6 +48,9 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("--renditions: %q: use on or off", *renditions)
 	}
 	opts.Source = lab.Source(*source)
+	if opts.RecordChunk != lab.DefaultRecordChunk && !opts.Record {
+		return fmt.Errorf("--record-chunk %s: chunks are cut only with --record; add it", opts.RecordChunk)
+	}
 	if _, err := os.Stat(opts.HLSJS); err != nil {
 		fmt.Fprintf(stderr, "lab: no hls.js at %s (run `make hlsjs`): the player page will only play in browsers with native HLS\n", opts.HLSJS)
 		opts.HLSJS = ""
