@@ -143,6 +143,9 @@ func placeholderCloud(st *blueprint.Stack) blueprint.Cloud {
 	if st.Origin.BYO {
 		c.OriginAddress = st.Origin.Address
 	}
+	if st.Origin.Recordings != nil {
+		c.SpacesAccessKey, c.SpacesSecretKey = blueprint.PlaceholderSpacesAccessKey, blueprint.PlaceholderSpacesSecretKey
+	}
 	return c
 }
 
