@@ -361,13 +361,13 @@ func TestLoadInvalid(t *testing.T) {
 			[]string{"livecdn:stream.record: is false, but livecdn:recordings names a bucket", "pulumi config set --path 'livecdn:stream.record' true"}, ""},
 		{"recordings without bucket, region or prefix", both(
 			set(KeyStream, `{"name":"animecon","record":true}`), set(KeyRecordings, `{"chunkMinutes":0}`)),
-			[]string{"livecdn:recordings.bucket: required", "livecdn:recordings.region: required", "Spaces regions: ams3, blr1",
+			[]string{"livecdn:recordings.bucket: required", "livecdn:recordings.region: required", "Spaces regions: ams3, atl1, blr1",
 				"livecdn:recordings.prefix: required", "livecdn:recordings.chunkMinutes: 0 must be between 1 and 60",
 				"pulumi config set --path 'livecdn:recordings.chunkMinutes' 10"}, ""},
 		{"recordings in a region without Spaces", both(
 			set(KeyStream, `{"name":"animecon","record":true}`),
-			set(KeyRecordings, `{"bucket":"Team_Recordings","region":"tor1","prefix":"AnimeCon 2026"}`)),
-			[]string{`livecdn:recordings.bucket: "Team_Recordings" is not a Spaces bucket name`, `livecdn:recordings.region: "tor1" has no Spaces`,
+			set(KeyRecordings, `{"bucket":"Team_Recordings","region":"nyc1","prefix":"AnimeCon 2026"}`)),
+			[]string{`livecdn:recordings.bucket: "Team_Recordings" is not a Spaces bucket name`, `livecdn:recordings.region: "nyc1" has no Spaces`,
 				`livecdn:recordings.prefix: "AnimeCon 2026" must be names of a-z`}, ""},
 		{"misspelled recordings field", both(
 			set(KeyStream, `{"name":"animecon","record":true}`),

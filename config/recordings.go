@@ -34,9 +34,10 @@ const (
 	maxRecordChunkMinutes     = 60
 )
 
-// SpacesRegions are the regions that offer Spaces, as terraform-provider-digitalocean (behind
-// pulumi-digitalocean) validates a bucket's region: SpacesRegions in digitalocean/spaces/spaces_buckets.go.
-var spacesRegions = []string{"ams3", "blr1", "fra1", "nyc3", "sfo2", "sfo3", "sgp1", "syd1"}
+// spacesRegions are the regions that offer Spaces, as terraform-provider-digitalocean (behind
+// pulumi-digitalocean) lists them: SpacesRegions in digitalocean/spaces/spaces_entities.go (the file that
+// also declares the SpacesKey resource livecdn uses; older releases listed eight).
+var spacesRegions = []string{"ams3", "atl1", "blr1", "fra1", "lon1", "mkc1", "nyc3", "ric1", "sfo2", "sfo3", "sgp1", "syd1", "tor1"}
 
 // SpacesRegions lists the regions a recordings bucket can be in, sorted.
 func SpacesRegions() []string { return slices.Clone(spacesRegions) }
