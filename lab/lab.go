@@ -273,8 +273,8 @@ func (o *Options) withDefaults() error {
 	if o.RecordChunk == 0 {
 		o.RecordChunk = DefaultRecordChunk
 	}
-	if o.RecordChunk < nginx.MinChunkInterval || o.RecordChunk > nginx.MaxChunkInterval || o.RecordChunk%time.Second != 0 {
-		return fmt.Errorf("record chunk: %s: use whole seconds from %s to %s", o.RecordChunk, nginx.MinChunkInterval, nginx.MaxChunkInterval)
+	if err := CheckRecordChunk(o.RecordChunk); err != nil {
+		return fmt.Errorf("record chunk: %w", err)
 	}
 	if o.EdgeWorkers < 0 || o.EdgeWorkers > nginx.MaxEdgeWorkers {
 		return fmt.Errorf("edge workers: %d: run 1 to %d", o.EdgeWorkers, nginx.MaxEdgeWorkers)

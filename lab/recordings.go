@@ -35,6 +35,16 @@ const (
 	recordRegion = "us-east-1"
 )
 
+// CheckRecordChunk refuses a chunk length nginx-rtmp's record_interval
+// would not be given (nginx.MinChunkInterval to nginx.MaxChunkInterval,
+// whole seconds).
+func CheckRecordChunk(d time.Duration) error {
+	if d < nginx.MinChunkInterval || d > nginx.MaxChunkInterval || d%time.Second != 0 {
+		return fmt.Errorf("%s: use whole seconds from %s to %s, e.g. 20s", d, nginx.MinChunkInterval, nginx.MaxChunkInterval)
+	}
+	return nil
+}
+
 // RecordingsInfo is how any S3 client reaches the lab's bucket while the lab
 // runs: path-style URLs, signature v4, e.g.
 // `AWS_ACCESS_KEY_ID=... aws --endpoint-url ENDPOINT s3 ls s3://BUCKET/PREFIX/`.
