@@ -100,3 +100,23 @@ func TestRecordOnlyOnTheOriginHasNoKeyAndNoGuard(t *testing.T) {
 	}
 	require.NotContains(t, r.outputs, "recordings")
 }
+
+// TestBringYourOwnOriginUploadsWithTheSameKey: the team's own origin gets
+// the uploader through its bootstrap script, and no guard: `pulumi destroy`
+// leaves the team's machine, and its chunks, alone.
+func TestBringYourOwnOriginUploadsWithTheSameKey(t *testing.T) {
+	st := recordingStack(t).
+		with(config.KeyOrigin, `{"byo":{"address":"100.64.1.1","hostKey":"`+testHostKey+`"}}`).
+		with(config.KeyOriginSSHPrivateKey, testSSHKey)
+	st.secretKeys = append(st.secretKeys, config.KeyOriginSSHPrivateKey)
+	r := deploy(t, st, true)
+	require.NoError(t, r.err)
+	r.cloud.named(t, spacesKeyType, "recordings-key")
+	for _, c := range r.cloud.ofType(readyType) {
+		require.NotEqual(t, guardName, c.Name)
+	}
+	script := r.cloud.named(t, commandType, "origin-configure").Inputs["stdin"]
+	require.True(t, script.IsSecret())
+	require.Contains(t, script.SecretValue().Element.StringValue(), "/etc/livecdn/rclone.conf")
+	require.Contains(t, script.SecretValue().Element.StringValue(), "livecdn-recordings.service")
+}
