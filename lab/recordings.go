@@ -197,6 +197,20 @@ func (l *Lab) StartBucket() error {
 	return l.bucket.start(l.bucket.addr)
 }
 
+// StopOrigin stops the origin's nginx and keeps it stopped, as `systemctl
+// stop nginx` (or a shutdown) would; StopUploader then stops the uploader,
+// as systemd does after nginx: it uploads what nginx left before it exits.
+func (l *Lab) StopOrigin() { l.origin.proc.pause() }
+
+// StopUploader stops the recordings uploader; see StopOrigin.
+func (l *Lab) StopUploader() error {
+	if l.uploader == nil {
+		return errors.New("the lab does not record (Options.Record)")
+	}
+	l.uploader.pause()
+	return nil
+}
+
 // closeRecordings stops the uploader, then the bucket: after the origin, so
 // the uploader's stop can still upload what nginx left.
 func (l *Lab) closeRecordings(ctx context.Context) error {

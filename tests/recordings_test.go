@@ -190,6 +190,34 @@ func TestRecordingChunkOfAKilledOriginIsUploadedAfterItsRestart(t *testing.T) {
 	})
 }
 
+// TestStoppingTheOriginUploadsItsOpenChunk stops nginx, then the uploader,
+// in the order systemd stops them: the chunk nginx had open reaches the
+// bucket before the uploader exits.
+func TestStoppingTheOriginUploadsItsOpenChunk(t *testing.T) {
+	t.Parallel()
+	l := recordingLab(t, lab.Options{}, time.Minute)
+	var open []string
+	eventually(t, "a chunk being recorded", func(context.Context) error {
+		if open, _ = localChunks(t, l); len(open) != 1 {
+			return fmt.Errorf("open chunks: %v", open)
+		}
+		return nil
+	})
+	l.StopOrigin()
+	require.NoError(t, l.StopUploader())
+	chunks, err := bucketChunks(context.Background(), l.Info().Recordings)
+	require.NoError(t, err)
+	require.Contains(t, chunks, open[0], "the open chunk is uploaded before the uploader exits")
+	o, c := localChunks(t, l)
+	require.Empty(t, append(o, c...), "nothing is left only on the origin")
+	data, err := os.ReadFile(filepath.Join(l.Dir(), "origin", "recordings", nginx.RecordStatusFile))
+	require.NoError(t, err)
+	var last uploaderStatus
+	require.NoError(t, json.Unmarshal(data, &last))
+	require.Equal(t, open[0], last.LastUploaded)
+	require.Zero(t, last.Recording+last.Pending)
+}
+
 func TestRecordingsWaitOutABucketOutage(t *testing.T) {
 	t.Parallel()
 	l := recordingLab(t, lab.Options{}, 5*time.Second)
