@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/livecdn/livecdn/blueprint"
 )
 
 // TestRecordingsRefusesBadInput names the flag or key, the bad value and
@@ -37,4 +41,32 @@ func TestRecordingsRefusesBadInput(t *testing.T) {
 			require.Empty(t, stdout.String())
 		})
 	}
+}
+
+// TestRenderShowsTheRecordingsUploader renders a stack with recordings: the
+// origin's user data carries the uploader and the placeholder key, the
+// README names the placeholder, and the declared resources hold the key
+// and the guard but never a bucket.
+func TestRenderShowsTheRecordingsUploader(t *testing.T) {
+	dir := t.TempDir()
+	stackFile, err := os.ReadFile("../../Pulumi.animecon.yaml")
+	require.NoError(t, err)
+	stackFile = append(stackFile, []byte("  livecdn:recordings:\n    bucket: team-recordings\n    region: ams3\n    prefix: animecon-2026\n")...)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.rec.yaml"), stackFile, 0o644))
+	out := filepath.Join(dir, "out")
+	var stdout, stderr bytes.Buffer
+	require.Zero(t, run(context.Background(), []string{"render", "--stack", "rec", "--dir", dir, "--out", out}, &stdout, &stderr), stderr.String())
+
+	userData, err := os.ReadFile(filepath.Join(out, "origin", "user-data.yaml"))
+	require.NoError(t, err)
+	require.Contains(t, string(userData), "access_key_id = "+blueprint.PlaceholderSpacesAccessKey)
+	require.Contains(t, string(userData), "remote=livecdn:team-recordings/animecon-2026")
+	readme, err := os.ReadFile(filepath.Join(out, "README.txt"))
+	require.NoError(t, err)
+	require.Contains(t, string(readme), blueprint.PlaceholderSpacesAccessKey+" and "+blueprint.PlaceholderSpacesSecretKey)
+	resources, err := os.ReadFile(filepath.Join(out, "cloud", "resources.yaml"))
+	require.NoError(t, err)
+	require.Contains(t, string(resources), "type: digitalocean:index/spacesKey:SpacesKey")
+	require.Contains(t, string(resources), "name: origin-recordings-guard")
+	require.NotContains(t, string(resources), "spacesBucket:SpacesBucket")
 }

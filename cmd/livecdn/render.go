@@ -240,6 +240,11 @@ func renderReadmeText(stack string, s *config.Settings, files []artefact) string
 		b.WriteString("  the stack file holds encrypted (`livecdn cert` stores it): a self-signed pair for\n")
 		b.WriteString("  rendered-without-the-real-certificate.invalid, committed with livecdn.\n")
 	}
+	if s.Recordings != nil {
+		fmt.Fprintf(&b, "- %s and %s in the origin's rclone.conf stand for\n",
+			blueprint.PlaceholderSpacesAccessKey, blueprint.PlaceholderSpacesSecretKey)
+		fmt.Fprintf(&b, "  the Spaces key `pulumi up` creates, limited to the bucket %s.\n", s.Recordings.Bucket)
+	}
 	b.WriteString("\n")
 	b.WriteString("Compare two renders with `diff -ru OLD NEW` to see what changes on the machines. A changed\n")
 	b.WriteString("user-data.yaml replaces that droplet at the next `pulumi up`; a changed bootstrap.sh runs\n")
