@@ -23,6 +23,9 @@ APT_PACKAGES += mmdebstrap e2fsprogs dpkg-dev debian-archive-keyring qemu-system
 # `livecdn cert` is tested against Pebble, Let's Encrypt's test CA, and its
 # pebble-challtestsrv DNS (acme/acmetest).
 APT_PACKAGES += pebble
+# The origin's recordings uploader and `livecdn recordings` (the lab's
+# --record and its tests run them); curl runs the destroy guard's script.
+APT_PACKAGES += rclone curl
 
 # hls.js for the player page, pinned; its SRI hash lives in nginx/player.go.
 HLSJS_VERSION := 1.7.4

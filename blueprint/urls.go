@@ -95,3 +95,9 @@ func OriginPull(origin netip.Addr) string {
 func StatURL(host string) string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(StatPort)) + "/stat"
 }
+
+// RecordingsStatusURL is the origin's recordings uploader status, on the
+// same admins-only stat server (docs/RECORDINGS.md documents its JSON).
+func RecordingsStatusURL(host string) string {
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(StatPort)) + nginx.RecordStatusPath
+}
