@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"text/template"
 
 	"github.com/livecdn/livecdn/nginx"
@@ -20,7 +21,8 @@ const ReadyLimit = 20 * 60 // seconds
 //go:embed templates/ready.sh.tmpl
 var readyFS embed.FS
 
-var readyTemplate = template.Must(template.New("ready.sh.tmpl").Option("missingkey=error").ParseFS(readyFS, "templates/ready.sh.tmpl"))
+var readyTemplate = template.Must(template.New("ready.sh.tmpl").Option("missingkey=error").
+	Funcs(template.FuncMap{"lower": strings.ToLower}).ParseFS(readyFS, "templates/ready.sh.tmpl"))
 
 type readyView struct {
 	Role, Name, Address   string

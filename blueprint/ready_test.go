@@ -2,7 +2,9 @@ package blueprint
 
 import (
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -39,4 +41,32 @@ func TestReadyChecksPassShellcheck(t *testing.T) {
 
 	_, err = st.Edges[0].ReadyCheck(edge, netip.Addr{})
 	require.ErrorContains(t, err, "edge ams3-1: ready check")
+}
+
+// TestEdgeReadyCheckReadsHTTP1AndHTTP2Headers runs an edge's check with a
+// curl that answers as nginx does over HTTP/1.1 (X-LiveCDN-Edge) and over
+// HTTP/2 (x-livecdn-edge: header names in lowercase), with no publisher on
+// the origin: both are ready. The rehearsal found the HTTP/2 case, where a
+// check matching the name's case waited forever for a serving edge.
+func TestEdgeReadyCheckReadsHTTP1AndHTTP2Headers(t *testing.T) {
+	st := loadStack(t, "animecon")
+	script, err := st.Edges[0].ReadyCheck(netip.MustParseAddr("203.0.113.20"), netip.MustParseAddr("203.0.113.10"))
+	require.NoError(t, err)
+	for name, headers := range map[string]string{
+		"HTTP/1.1": "HTTP/1.1 503 Service Temporarily Unavailable\r\nServer: nginx\r\nX-LiveCDN-Edge: ams3-1\r\n\r\n",
+		"HTTP/2":   "HTTP/2 503 \r\nserver: nginx\r\nx-livecdn-edge: ams3-1\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			bin := t.TempDir()
+			// -D - prints the headers; the stat page has no publisher.
+			curl := "#!/bin/sh\ncase \"$*\" in\n*/healthz*) printf '" + strings.ReplaceAll(headers, "\r\n", `\r\n`) +
+				"' ;;\n*/stat*) echo '<rtmp><server><application><name>live</name></application></server></rtmp>' ;;\nesac\n"
+			require.NoError(t, os.WriteFile(filepath.Join(bin, "curl"), []byte(curl), 0o755))
+			cmd := exec.Command("sh", "-c", script)
+			cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin"}
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			require.Contains(t, string(out), "ams3-1: ready (https://ams3-1.live.example.org/healthz answered 503)")
+		})
+	}
 }
