@@ -95,3 +95,32 @@ func OriginPull(origin netip.Addr) string {
 func StatURL(host string) string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(StatPort)) + "/stat"
 }
+
+// RecordingsURL is the origin's recording state and upload backlog, a JSON
+// document on its stat server, open to admins only (see docs/STATUS.md).
+func RecordingsURL(host string) string {
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(StatPort)) + "/recordings.json"
+}
+
+// EdgeStatusURL is an edge's status document (viewers, segment age, relay
+// state), open to admins only. Plain HTTP on purpose: status reaches edges
+// by address, which no certificate covers.
+func EdgeStatusURL(host string) string {
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(HTTPPort)) + nginx.EdgeStatusPath
+}
+
+// EdgeHealthURL is an edge's health check by address over plain HTTP, which
+// answers it with or without TLS.
+func EdgeHealthURL(host string) string {
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(HTTPPort)) + nginx.HealthPath
+}
+
+// NodeExporterURL is an edge's prometheus-node-exporter metrics, admins only.
+func NodeExporterURL(host string) string {
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(NodeExporterPort)) + "/metrics"
+}
+
+// NginxExporterURL is an edge's prometheus-nginx-exporter metrics, admins only.
+func NginxExporterURL(host string) string {
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(NginxExporterPort)) + "/metrics"
+}

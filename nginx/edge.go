@@ -60,6 +60,13 @@ type EdgeSpec struct {
 	// (mostly with TLS). With more than one, /stat is not served: rtmp_stat
 	// answers from whichever worker takes the request.
 	Workers int
+
+	// NodeExporterListen and NginxExporterListen are where Debian's
+	// prometheus-node-exporter and prometheus-nginx-exporter listen on a
+	// droplet, e.g. ":9100" and ":9113" (every address: the cloud firewall
+	// admits only admins). Required by RenderEdgeUserData, unused by
+	// RenderEdgeConf.
+	NodeExporterListen, NginxExporterListen string
 }
 
 // MaxEdgeWorkers bounds EdgeSpec.Workers: more processes than that buy an

@@ -33,6 +33,10 @@ var templates = template.Must(template.New("livecdn").
 		"healthyBody": func() string { return HealthyBody },
 		"edgeHeader":  func() string { return EdgeHeader },
 		"relayMarker": func() string { return RelayMarker },
+
+		"accessLogFile":  func() string { return AccessLogFile },
+		"edgeStatusPath": func() string { return EdgeStatusPath },
+		"edgeStatusFile": func() string { return EdgeStatusFile },
 	}).
 	ParseFS(templateFS, "templates/*.tmpl"))
 
