@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"path"
 	"regexp"
+	"strings"
 )
 
 // EdgeSpec is everything an edge's nginx.conf depends on. It holds nothing
@@ -73,6 +74,17 @@ type EdgeSpec struct {
 // edge nothing on the droplet sizes livecdn uses.
 const MaxEdgeWorkers = 16
 
+// RelayPageURL is the pageUrl an edge's static pulls present to the origin,
+// which rtmp_stat shows as the relay session's pageurl: how status tells
+// which edge a relay feeds.
+func RelayPageURL(edge string) string { return "livecdn-edge:" + edge }
+
+// EdgeOfRelay reads the edge's name back from a relay session's pageurl; ok
+// is false for sessions that are not an edge's pull.
+func EdgeOfRelay(pageURL string) (edge string, ok bool) {
+	return strings.CutPrefix(pageURL, "livecdn-edge:")
+}
+
 // RelayMarker is the file name of RelayMarkerScript under Layout.LibDir.
 const RelayMarker = "relay-marker"
 
@@ -121,6 +133,8 @@ type edgeView struct {
 	HTTPSRedirect string
 	// CORSDomainPattern matches CORSDomain's origins, as an nginx map regex.
 	CORSDomainPattern string
+	// RelayPageURL is RelayPageURL(Name).
+	RelayPageURL string
 }
 
 type edgePull struct{ URL, Name string }
@@ -199,7 +213,7 @@ func (spec EdgeSpec) view() (edgeView, error) {
 	view := edgeView{
 		EdgeSpec: spec, HLSRoot: path.Dir(l.HLSDir),
 		SegmentMaxAge: s.PlaylistSeconds, MarkerWait: 5 * s.FragmentSeconds,
-		TLSFiles: tlsFiles,
+		TLSFiles: tlsFiles, RelayPageURL: RelayPageURL(spec.Name),
 	}
 	if spec.TLS != nil {
 		view.HTTPSRedirect = httpsRedirect(spec.HTTPSListen)
