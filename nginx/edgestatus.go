@@ -92,7 +92,7 @@ func EdgeStatusArgs(spec EdgeSpec) []string {
 		"--interval", strconv.Itoa(int(EdgeStatusInterval / time.Second)),
 		"--window", strconv.Itoa(int(ViewerWindow / time.Second)),
 	}
-	for _, s := range spec.pulledStreams() {
+	for _, s := range spec.Stream.PulledStreams() {
 		args = append(args, "--stream", s)
 	}
 	return args
@@ -100,17 +100,3 @@ func EdgeStatusArgs(spec EdgeSpec) []string {
 
 // AccessLogFile is the edges' access log (livecdn_viewers) in Layout.LogDir.
 const AccessLogFile = "access.log"
-
-// pulledStreams names the streams the edge pulls: one per rendition, or the
-// encoder's stream.
-func (spec EdgeSpec) pulledStreams() []string {
-	s := spec.Stream
-	if len(s.Renditions) == 0 {
-		return []string{s.Name}
-	}
-	out := make([]string, len(s.Renditions))
-	for i, r := range s.Renditions {
-		out[i] = s.StreamName(r)
-	}
-	return out
-}

@@ -1,0 +1,163 @@
+package status
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// Screen options.
+type Screen struct {
+	// Color marks red figures with ANSI colour (a terminal); without it they
+	// carry a "!" so a log or a pipe still shows them.
+	Color bool
+}
+
+// Render writes the report as the event-day screen: the origin, one line per
+// edge, the totals against the plan, then every problem with its machine.
+func (sc Screen) Render(w io.Writer, r Report) error {
+	red := func(s string, bad bool) string {
+		switch {
+		case !bad:
+			return s
+		case sc.Color:
+			return "\x1b[31m" + s + "\x1b[0m"
+		default:
+			return s + "!"
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "livecdn status %s   %s\n\n", r.Name, r.Time.Format("2006-01-02 15:04:05 MST"))
+
+	o := r.Origin
+	switch {
+	case !o.Reachable:
+		fmt.Fprintf(&b, "ORIGIN  %s\n", red("UNREACHABLE", true))
+	case !o.Publishing:
+		fmt.Fprintf(&b, "ORIGIN  %s\n", red("no publisher", true))
+	default:
+		fmt.Fprintf(&b, "ORIGIN  publishing from %s   %d kbps (video %d, audio %d)   %dx%d @ %s fps\n",
+			o.PublisherAddress, o.BitrateKbps, o.VideoKbps, o.AudioKbps, o.Width, o.Height, strconv.FormatFloat(o.FrameRate, 'f', -1, 64))
+	}
+	if o.Reachable {
+		var parts []string
+		for _, s := range o.Relays {
+			parts = append(parts, fmt.Sprintf("%s→%d", s.Stream, len(s.Edges)))
+		}
+		fmt.Fprintf(&b, "        relays per rendition: %s\n", strings.Join(parts, "  "))
+	}
+	switch rec := o.Recording; {
+	case rec == nil && o.RecordingError == "":
+		fmt.Fprintf(&b, "        recording: n/a\n")
+	case rec == nil:
+		fmt.Fprintf(&b, "        recording: %s\n", red("unknown", true))
+	default:
+		state := "off"
+		if rec.Recording {
+			state = "on"
+		}
+		fmt.Fprintf(&b, "        recording: %s   upload backlog: %s (%s)\n", state,
+			red(strconv.Itoa(rec.BacklogFiles)+" files", rec.BacklogFiles > RecordingBacklogWarnFiles), mib(rec.BacklogBytes))
+	}
+	b.WriteString("\n")
+
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "EDGE\tSTATE\tVIEWERS\tPLAN\tEGRESS Mbps\tNIC\tCPU\tCONNS\tSEGMENT\tRELAYS (edge/origin)\t")
+	for _, e := range r.Edges {
+		state := "ok"
+		if !e.Healthy {
+			state = red("DOWN", true)
+		} else if len(e.Problems) > 0 {
+			state = red("warn", true)
+		}
+		live := 0
+		for _, rl := range e.Relays {
+			if rl.Live {
+				live++
+			}
+		}
+		relays := fmt.Sprintf("%d/%d", live, len(e.Relays))
+		if e.OriginRelays != nil {
+			relays += fmt.Sprintf(" / %d", *e.OriginRelays)
+		}
+		if e.Viewers == nil {
+			relays = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+			e.Name, state,
+			red(intOr(e.Viewers), e.Viewers != nil && e.CapacityViewers > 0 && *e.Viewers > e.CapacityViewers),
+			planned(e.CapacityViewers),
+			floatOr(e.EgressMbps, "%.1f"),
+			red(floatOr(e.NICPercent, "%.0f%%"), e.NICPercent != nil && *e.NICPercent > NICWarnPercent),
+			red(floatOr(e.CPUPercent, "%.0f%%"), e.CPUPercent != nil && *e.CPUPercent > CPUWarnPercent),
+			intOr(e.Connections),
+			red(floatOr(e.SegmentAgeSeconds, "%.1fs"), e.SegmentAgeSeconds == nil || hasProblem(e, "segment")),
+			red(relays, e.Viewers != nil && (live < len(e.Relays) || hasProblem(e, "origin relays"))),
+		)
+	}
+	egress := "-"
+	if r.EgressMbps != nil {
+		egress = fmt.Sprintf("%.1f", *r.EgressMbps)
+	}
+	fmt.Fprintf(tw, "TOTAL\t%s\t%d\t%s\t%s\t\t\t\t\t\t\n",
+		red(fmt.Sprintf("%d/%d ok", r.HealthyEdges, len(r.Edges)), r.HealthyEdges < len(r.Edges)),
+		r.Viewers, planned(r.CapacityViewers), egress)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if r.PlannedViewers > 0 {
+		fmt.Fprintf(&b, "planned audience %d, capacity %d viewers\n", r.PlannedViewers, r.CapacityViewers)
+	}
+
+	var problems []string
+	for _, p := range o.Problems {
+		problems = append(problems, "origin: "+p)
+	}
+	for _, e := range r.Edges {
+		for _, p := range e.Problems {
+			problems = append(problems, e.Name+": "+p)
+		}
+	}
+	if len(problems) > 0 {
+		b.WriteString("\n")
+		for _, p := range problems {
+			b.WriteString(red("! "+p, sc.Color) + "\n")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func hasProblem(e EdgeReport, substr string) bool {
+	for _, p := range e.Problems {
+		if strings.Contains(p, substr) {
+			return true
+		}
+	}
+	return false
+}
+
+func intOr(p *int) string {
+	if p == nil {
+		return "-"
+	}
+	return strconv.Itoa(*p)
+}
+
+func floatOr(p *float64, format string) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprintf(format, *p)
+}
+
+func planned(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return strconv.Itoa(n)
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
