@@ -210,7 +210,7 @@ type RecordingReport struct {
 // Collect fetches every machine at once and returns the report. It never
 // fails: what did not answer is in the report.
 func (c *Collector) Collect(ctx context.Context) Report {
-	r := Report{Time: time.Now().UTC().Truncate(time.Second), Name: c.targets.Name, PlannedViewers: c.targets.PlannedViewers}
+	r := Report{Time: time.Now().UTC(), Name: c.targets.Name, PlannedViewers: c.targets.PlannedViewers}
 	r.Edges = make([]EdgeReport, len(c.targets.Edges))
 	var wg sync.WaitGroup
 	for i, e := range c.targets.Edges {
