@@ -5,7 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
+	"unicode/utf8"
 )
 
 // Screen options.
@@ -63,14 +63,19 @@ func (sc Screen) Render(w io.Writer, r Report) error {
 	}
 	b.WriteString("\n")
 
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "EDGE\tSTATE\tVIEWERS\tPLAN\tEGRESS Mbps\tNIC\tCPU\tCONNS\tSEGMENT\tRELAYS (edge/origin)\t")
+	// Columns are padded on the plain text and coloured afterwards, so the
+	// escape codes never shift a column.
+	type cell struct {
+		text string
+		bad  bool
+	}
+	rows := [][]cell{{{text: "EDGE"}, {text: "STATE"}, {text: "VIEWERS"}, {text: "PLAN"}, {text: "EGRESS Mbps"}, {text: "NIC"}, {text: "CPU"}, {text: "CONNS"}, {text: "SEGMENT"}, {text: "RELAYS edge/origin"}}}
 	for _, e := range r.Edges {
-		state := "ok"
+		state := cell{text: "ok"}
 		if !e.Healthy {
-			state = red("DOWN", true)
+			state = cell{"DOWN", true}
 		} else if len(e.Problems) > 0 {
-			state = red("warn", true)
+			state = cell{"warn", true}
 		}
 		live := 0
 		for _, rl := range e.Relays {
@@ -78,34 +83,46 @@ func (sc Screen) Render(w io.Writer, r Report) error {
 				live++
 			}
 		}
-		relays := fmt.Sprintf("%d/%d", live, len(e.Relays))
-		if e.OriginRelays != nil {
-			relays += fmt.Sprintf(" / %d", *e.OriginRelays)
+		relays := cell{text: "-"}
+		if e.Viewers != nil {
+			relays = cell{fmt.Sprintf("%d/%d", live, len(e.Relays)), live < len(e.Relays) || hasProblem(e, "origin relays")}
+			if e.OriginRelays != nil {
+				relays.text += fmt.Sprintf(" / %d", *e.OriginRelays)
+			}
 		}
-		if e.Viewers == nil {
-			relays = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-			e.Name, state,
-			red(intOr(e.Viewers), e.Viewers != nil && e.CapacityViewers > 0 && *e.Viewers > e.CapacityViewers),
-			planned(e.CapacityViewers),
-			floatOr(e.EgressMbps, "%.1f"),
-			red(floatOr(e.NICPercent, "%.0f%%"), e.NICPercent != nil && *e.NICPercent > NICWarnPercent),
-			red(floatOr(e.CPUPercent, "%.0f%%"), e.CPUPercent != nil && *e.CPUPercent > CPUWarnPercent),
-			intOr(e.Connections),
-			red(floatOr(e.SegmentAgeSeconds, "%.1fs"), e.SegmentAgeSeconds == nil || hasProblem(e, "segment")),
-			red(relays, e.Viewers != nil && (live < len(e.Relays) || hasProblem(e, "origin relays"))),
-		)
+		rows = append(rows, []cell{
+			{text: e.Name}, state,
+			{intOr(e.Viewers), e.Viewers != nil && e.CapacityViewers > 0 && *e.Viewers > e.CapacityViewers},
+			{text: planned(e.CapacityViewers)},
+			{text: floatOr(e.EgressMbps, "%.1f")},
+			{floatOr(e.NICPercent, "%.0f%%"), e.NICPercent != nil && *e.NICPercent > NICWarnPercent},
+			{floatOr(e.CPUPercent, "%.0f%%"), e.CPUPercent != nil && *e.CPUPercent > CPUWarnPercent},
+			{text: intOr(e.Connections)},
+			{floatOr(e.SegmentAgeSeconds, "%.1fs"), e.Viewers != nil && (e.SegmentAgeSeconds == nil || hasProblem(e, "segment"))},
+			relays,
+		})
 	}
 	egress := "-"
 	if r.EgressMbps != nil {
 		egress = fmt.Sprintf("%.1f", *r.EgressMbps)
 	}
-	fmt.Fprintf(tw, "TOTAL\t%s\t%d\t%s\t%s\t\t\t\t\t\t\n",
-		red(fmt.Sprintf("%d/%d ok", r.HealthyEdges, len(r.Edges)), r.HealthyEdges < len(r.Edges)),
-		r.Viewers, planned(r.CapacityViewers), egress)
-	if err := tw.Flush(); err != nil {
-		return err
+	rows = append(rows, []cell{{text: "TOTAL"},
+		{fmt.Sprintf("%d/%d ok", r.HealthyEdges, len(r.Edges)), r.HealthyEdges < len(r.Edges)},
+		{text: strconv.Itoa(r.Viewers)}, {text: planned(r.CapacityViewers)}, {text: egress}})
+	widths := make([]int, len(rows[0]))
+	for _, row := range rows {
+		for i, c := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(red(c.text, c.bad && !sc.Color)))
+		}
+	}
+	for _, row := range rows {
+		var line strings.Builder
+		for i, c := range row {
+			text := red(c.text, c.bad)
+			pad := widths[i] - utf8.RuneCountInString(red(c.text, c.bad && !sc.Color))
+			line.WriteString(text + strings.Repeat(" ", pad+2))
+		}
+		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
 	}
 	if r.PlannedViewers > 0 {
 		fmt.Fprintf(&b, "planned audience %d, capacity %d viewers\n", r.PlannedViewers, r.CapacityViewers)
