@@ -54,6 +54,8 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("--timeout %s: use a positive duration below --interval (%s), e.g. --timeout 3s", *timeout, *interval)
 	case *labFile != "" && *sf.stack != "":
 		return errors.New("--lab and --stack: give one, --stack for a deployed stack or --lab for a lab")
+	case *labFile == "" && *sf.stack == "" && fs.NArg() == 0:
+		return errors.New("--stack NAME or --lab FILE is required, e.g. --stack animecon, or --lab lab.json with the line `livecdn lab` printed")
 	}
 
 	var targets status.Targets
@@ -67,7 +69,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		var name string
 		var s *config.Settings
 		if name, s, err = sf.load(fs); err != nil {
-			return fmt.Errorf("%w (or --lab FILE for a lab)", err)
+			return err
 		}
 		targets, err = deployedTargets(ctx, name, *sf.stack, *sf.dir, s)
 	}
