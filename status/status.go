@@ -399,7 +399,7 @@ func (c *Collector) origin(ctx context.Context) OriginReport {
 		o.Problems = append(o.Problems, "unreachable: "+statErr.Error())
 		return o
 	}
-	s, err := parseStat(stat)
+	s, err := nginx.ParseRTMPStat(stat)
 	if err != nil {
 		o.Error = err.Error()
 		o.Problems = append(o.Problems, err.Error())
@@ -407,8 +407,8 @@ func (c *Collector) origin(ctx context.Context) OriginReport {
 	}
 	o.Reachable = true
 	st := c.targets.Stream
-	if in := s.stream(nginx.IngestApp, st.Name); in != nil {
-		if p := in.publisher(); p != nil {
+	if in := s.Stream(nginx.IngestApp, st.Name); in != nil {
+		if p := in.Publisher(); p != nil {
 			o.Publishing = true
 			o.PublisherAddress = p.Address
 			o.VideoKbps, o.AudioKbps = in.BwVideo/1000, in.BwAudio/1000
@@ -425,7 +425,7 @@ func (c *Collector) origin(ctx context.Context) OriginReport {
 	}
 	for _, name := range st.PulledStreams() {
 		sr := StreamRelays{Stream: name, Edges: []string{}}
-		if ss := s.stream(app, name); ss != nil {
+		if ss := s.Stream(app, name); ss != nil {
 			for _, cl := range ss.Clients {
 				if edge, ok := nginx.EdgeOfRelay(cl.PageURL); ok && cl.Publishing == nil {
 					sr.Edges = append(sr.Edges, edge)

@@ -50,14 +50,17 @@ func doc(t *testing.T, d nginx.EdgeStatus) func(w http.ResponseWriter) {
 
 func ptr[T any](v T) *T { return &v }
 
-// refused is a loopback address where nothing listens: a dead machine.
-func refused(t *testing.T) string {
+// freeAddr is a loopback address where nothing listens (yet).
+func freeAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
-	return "http://" + addr
+	return addr
 }
+
+// refused is a base URL where nothing answers: a dead machine.
+func refused(t *testing.T) string { return "http://" + freeAddr(t) }
 
 func TestParseStatOfALadderOrigin(t *testing.T) {
 	body, err := os.ReadFile("testdata/rtmp_stat_ladder.xml") // captured from a lab with 2 edges
@@ -174,10 +177,7 @@ func TestRatesBetweenSamples(t *testing.T) {
 func TestNodeExporterAsDebianShipsIt(t *testing.T) {
 	bin, err := exec.LookPath("prometheus-node-exporter")
 	require.NoError(t, err, "apt-get install prometheus-node-exporter (make deps)")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
+	addr := freeAddr(t)
 	cmd := exec.Command(bin, "--web.listen-address="+addr, "--collector.disable-defaults", "--collector.cpu", "--collector.netdev")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
