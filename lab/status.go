@@ -42,7 +42,7 @@ func (l *Lab) startEdgeStatus(n *node, spec nginx.EdgeSpec, httpBase, exporterLi
 		return "", nil
 	}
 	err := l.runHelper(n, "nginx-exporter", nginxExporterPath,
-		"-nginx.scrape-uri="+httpBase+"/stub_status", "-web.listen-address="+exporterListen)
+		nginx.NginxExporterArgs(httpBase+"/stub_status", exporterListen)...)
 	if err != nil {
 		return "", err
 	}

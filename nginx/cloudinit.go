@@ -125,9 +125,8 @@ type dropletView struct {
 
 	// Edges: the status document's service (its unit, command line and
 	// the one directory it writes) and what the exporters listen on.
-	StatusUnit, StatusExec, StatusDir       string
-	NodeExporterListen, NginxExporterListen string
-	StubStatusURL                           string
+	StatusUnit, StatusExec, StatusDir     string
+	NodeExporterListen, NginxExporterArgs string
 
 	// Set by renderUserData, so the templates name what the Go code writes.
 	ApplyScript, SysctlConfPath, NginxDropInPath, NftablesConfPath string
@@ -258,12 +257,11 @@ func RenderEdgeUserData(spec EdgeSpec, site []SiteFile) (string, error) {
 		RefuseReload:  refuseReload,
 		MetadataGuard: true,
 
-		StatusUnit:          EdgeStatusUnit,
-		StatusExec:          strings.Join(append([]string{path.Join(l.LibDir, EdgeStatusScriptName)}, EdgeStatusArgs(spec)...), " "),
-		StatusDir:           l.HLSDir,
-		NodeExporterListen:  spec.NodeExporterListen,
-		NginxExporterListen: spec.NginxExporterListen,
-		StubStatusURL:       stubStatusURL(spec.HTTPListen),
+		StatusUnit:         EdgeStatusUnit,
+		StatusExec:         strings.Join(append([]string{path.Join(l.LibDir, EdgeStatusScriptName)}, EdgeStatusArgs(spec)...), " "),
+		StatusDir:          l.HLSDir,
+		NodeExporterListen: spec.NodeExporterListen,
+		NginxExporterArgs:  strings.Join(NginxExporterArgs(stubStatusURL(spec.HTTPListen), spec.NginxExporterListen), " "),
 	}
 	mounts := []mountEntry{{
 		"tmpfs", l.HLSDir, "tmpfs",

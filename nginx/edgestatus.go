@@ -100,3 +100,16 @@ func EdgeStatusArgs(spec EdgeSpec) []string {
 
 // AccessLogFile is the edges' access log (livecdn_viewers) in Layout.LogDir.
 const AccessLogFile = "access.log"
+
+// NginxExporterArgs are the arguments of Debian's prometheus-nginx-exporter
+// (0.11) reading stubStatusURL and serving its metrics on listen; the
+// droplets (through /etc/default) and the lab run it with them. It exits at
+// start while stub_status does not answer: it retries every 5 s for 10
+// minutes, longer than a slow boot keeps nginx from starting.
+func NginxExporterArgs(stubStatusURL, listen string) []string {
+	return []string{
+		"-nginx.scrape-uri=" + stubStatusURL,
+		"-nginx.retries=120", "-nginx.retry-interval=5s",
+		"-web.listen-address=" + listen,
+	}
+}

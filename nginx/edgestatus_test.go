@@ -3,9 +3,15 @@ package nginx
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -176,6 +182,64 @@ func edgeStatusVerify(t *testing.T, tl tools, ud userData, spec EdgeSpec) {
 		require.Regexp(t, `(?m)^ARGS="[^"$\\`+"`"+`]*"$`, ud.file(t, p).Content, "%s: one ARGS line the shell and systemd read alike", p)
 	}
 	require.Contains(t, ud.file(t, nodeExporterDefaultsPath).Content, "--web.listen-address="+spec.NodeExporterListen+" ")
-	require.Contains(t, ud.file(t, nginxExporterDefaultsPath).Content, "-web.listen-address="+spec.NginxExporterListen+`"`)
+	require.Contains(t, ud.file(t, nginxExporterDefaultsPath).Content, " -web.listen-address="+spec.NginxExporterListen+`"`)
 	require.Subset(t, ud.Packages, []string{"prometheus-node-exporter", "prometheus-nginx-exporter"})
+}
+
+// TestExporterArgsRunOnDebiansExporters starts Debian's exporters with the
+// exact ARGS the user data writes, but on loopback ports and, for the nginx
+// exporter, a stand-in stub_status: a flag their versions do not know would
+// stop them on every edge at boot.
+func TestExporterArgsRunOnDebiansExporters(t *testing.T) {
+	userData, err := RenderEdgeUserData(exampleEdge("ams3-1"), exampleSite())
+	require.NoError(t, err)
+	ud := parseUserData(t, userData)
+	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// What nginx's stub_status answers.
+		fmt.Fprint(w, "Active connections: 3 \nserver accepts handled requests\n 10 10 42 \nReading: 0 Writing: 1 Waiting: 2 \n")
+	}))
+	defer stub.Close()
+	for _, c := range []struct {
+		defaults, bin, metric string
+		replace               map[string]string
+	}{
+		{nodeExporterDefaultsPath, "prometheus-node-exporter", "node_cpu_seconds_total", map[string]string{"--web.listen-address=:9100": "--web.listen-address="}},
+		{nginxExporterDefaultsPath, "prometheus-nginx-exporter", "nginx_connections_active 3", map[string]string{
+			"-web.listen-address=:9113": "-web.listen-address=", "-nginx.scrape-uri=http://127.0.0.1:80/stub_status": "-nginx.scrape-uri=" + stub.URL + "/stub_status",
+		}},
+	} {
+		t.Run(c.bin, func(t *testing.T) {
+			bin, err := exec.LookPath(c.bin)
+			require.NoError(t, err, "apt-get install %s (make deps)", c.bin)
+			line := regexp.MustCompile(`(?m)^ARGS="([^"]*)"$`).FindStringSubmatch(ud.file(t, c.defaults).Content)
+			require.NotNil(t, line)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			addr := ln.Addr().String()
+			require.NoError(t, ln.Close())
+			args := strings.Fields(line[1])
+			for old, repl := range c.replace {
+				i := slices.Index(args, old)
+				require.GreaterOrEqual(t, i, 0, "%s not in %v", old, args)
+				if strings.HasSuffix(repl, "=") {
+					repl += addr
+				}
+				args[i] = repl
+			}
+			cmd := exec.Command(bin, args...)
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			require.NoError(t, cmd.Start())
+			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+			require.Eventually(t, func() bool {
+				resp, err := http.Get("http://" + addr + "/metrics")
+				if err != nil {
+					return false
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode == 200 && strings.Contains(string(body), c.metric)
+			}, 15*time.Second, 100*time.Millisecond, "%s %v did not serve %s: %s", bin, args, c.metric, &out)
+		})
+	}
 }
