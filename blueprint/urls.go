@@ -96,10 +96,13 @@ func StatURL(host string) string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(StatPort)) + "/stat"
 }
 
-// RecordingsURL is the origin's recording state and upload backlog, a JSON
-// document on its stat server, open to admins only (see docs/STATUS.md).
+// RecordingsPath is where the origin's stat server serves its recording
+// state and upload backlog, a JSON document (docs/STATUS.md).
+const RecordingsPath = "/recordings.json"
+
+// RecordingsURL is the origin's recordings document, open to admins only.
 func RecordingsURL(host string) string {
-	return "http://" + net.JoinHostPort(host, strconv.Itoa(StatPort)) + "/recordings.json"
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(StatPort)) + RecordingsPath
 }
 
 // EdgeStatusURL is an edge's status document (viewers, segment age, relay

@@ -17,6 +17,7 @@ import (
 	"github.com/livecdn/livecdn/blueprint"
 	"github.com/livecdn/livecdn/config"
 	"github.com/livecdn/livecdn/lab"
+	"github.com/livecdn/livecdn/nginx"
 	"github.com/livecdn/livecdn/status"
 )
 
@@ -130,7 +131,7 @@ func labTargets(file string) (status.Targets, error) {
 		Origin: status.OriginTarget{
 			StatURL: info.OriginStat,
 			// The same stat server serves the recordings document, as on a droplet.
-			RecordingsURL: strings.TrimSuffix(info.OriginStat, "/stat") + "/recordings.json",
+			RecordingsURL: strings.TrimSuffix(info.OriginStat, "/stat") + blueprint.RecordingsPath,
 		},
 	}
 	for _, e := range info.Edges {
@@ -139,7 +140,7 @@ func labTargets(file string) (status.Targets, error) {
 		}
 		t.Edges = append(t.Edges, status.EdgeTarget{
 			Name:             e.Name,
-			HealthURL:        e.HTTP + "/healthz",
+			HealthURL:        e.HTTP + nginx.HealthPath,
 			StatusURL:        e.Status,
 			NginxExporterURL: e.NginxExporter,
 		})
