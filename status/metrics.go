@@ -134,8 +134,12 @@ type nodeRates struct {
 
 func ratesBetween(a, b nodeSample) (*nodeRates, error) {
 	secs := b.at.Sub(a.at).Seconds()
-	if secs <= 0 || b.txBytes < a.txBytes || b.cpuAll <= a.cpuAll {
+	switch {
+	case b.txBytes < a.txBytes || b.cpuAll < a.cpuAll:
 		return nil, errors.New("counters went back (the exporter or machine restarted); next refresh")
+	case secs <= 0 || b.cpuAll == a.cpuAll:
+		// CPU counters tick every 10 ms: samples must be further apart.
+		return nil, errors.New("samples too close together to measure; next refresh")
 	}
 	return &nodeRates{
 		egressMbps: round1((b.txBytes - a.txBytes) * 8 / secs / 1e6),
@@ -166,7 +170,17 @@ func (c *Collector) nodeRates(ctx context.Context, edge, url string) (*nodeRates
 	c.mu.Lock()
 	prev, ok := c.prev[edge]
 	c.mu.Unlock()
-	if !ok {
+	if ok {
+		// Rates over less than RateWindow are mostly noise (and CPU
+		// counters tick every 10 ms): wait for the rest of it.
+		if wait := c.RateWindow - time.Since(prev.at); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+	} else {
 		first, err := c.scrapeNode(ctx, url)
 		if err != nil {
 			return nil, err

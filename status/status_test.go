@@ -169,6 +169,8 @@ func TestRatesBetweenSamples(t *testing.T) {
 	require.Equal(t, 75.0, r.cpuPercent, "2 of 8 CPU-seconds idle")
 	_, err = ratesBetween(b, a)
 	require.ErrorContains(t, err, "restarted")
+	_, err = ratesBetween(a, a)
+	require.ErrorContains(t, err, "too close")
 }
 
 // TestNodeExporterAsDebianShipsIt scrapes Debian's prometheus-node-exporter
