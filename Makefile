@@ -23,6 +23,9 @@ APT_PACKAGES += mmdebstrap e2fsprogs dpkg-dev debian-archive-keyring qemu-system
 # `livecdn cert` is tested against Pebble, Let's Encrypt's test CA, and its
 # pebble-challtestsrv DNS (acme/acmetest).
 APT_PACKAGES += pebble
+# The origin's recordings uploader and `livecdn recordings` (the lab's
+# --record and its tests run them); curl runs the destroy guard's script.
+APT_PACKAGES += rclone curl
 # `livecdn status` reads the exporters the edges run; the lab runs the
 # nginx exporter beside each edge and the tests run the node exporter.
 APT_PACKAGES += prometheus-node-exporter prometheus-nginx-exporter

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/livecdn/livecdn/config"
 	"github.com/livecdn/livecdn/nginx"
@@ -74,6 +75,10 @@ type Machine struct {
 	// Name under the stack's domain that the certificate covers and URLs
 	// use (EdgeHost, IngestHost); empty when the stack serves plain HTTP.
 	TLSName string
+	// Recordings is where the origin uploads its recording (the stack's
+	// livecdn:recordings); nil on edges and without uploads. Its key comes
+	// from Cloud.
+	Recordings *config.Recordings
 
 	render func(Cloud) (Files, error)
 }
@@ -90,6 +95,10 @@ type Cloud struct {
 	// and its key, which the edges (HTTPS) and the origin (RTMPS) serve;
 	// both empty on a stack that serves plain HTTP.
 	Certificate, CertificateKey string
+	// SpacesAccessKey and SpacesSecretKey are the Spaces key, limited to the
+	// recordings bucket, that the program creates for the origin's uploads;
+	// both empty on a stack without livecdn:recordings.
+	SpacesAccessKey, SpacesSecretKey string
 }
 
 // Files are the complete text one machine gets.
@@ -175,6 +184,18 @@ func New(s *config.Settings) (*Stack, error) {
 			AdminCIDRs: CIDRs(s.AdminCIDRs),
 			Record:     s.Stream.Record,
 		}
+		if r := s.Recordings; r != nil {
+			spec.Recordings = &nginx.Recordings{
+				ChunkInterval: time.Duration(r.ChunkMinutes) * time.Minute,
+				Endpoint:      config.SpacesEndpoint(r.Region),
+				Provider:      nginx.ProviderSpaces,
+				Region:        r.Region,
+				Bucket:        r.Bucket,
+				Prefix:        r.Prefix,
+				AccessKey:     c.SpacesAccessKey,
+				SecretKey:     c.SpacesSecretKey,
+			}
+		}
 		if s.HTTPS() {
 			spec.TLS = c.tls()
 			spec.RTMPSListen = strconv.Itoa(RTMPSPort)
@@ -182,7 +203,7 @@ func New(s *config.Settings) (*Stack, error) {
 		}
 		return spec
 	}
-	st.Origin = Machine{Name: OriginName, Role: RoleOrigin, Region: s.Origin.Region, Size: s.Origin.Size}
+	st.Origin = Machine{Name: OriginName, Role: RoleOrigin, Region: s.Origin.Region, Size: s.Origin.Size, Recordings: s.Recordings}
 	if s.HTTPS() {
 		st.Origin.TLSName = IngestHost(s.Domain)
 	}
@@ -296,6 +317,9 @@ func (st *Stack) Check(c Cloud) error {
 	if st.Origin.BYO {
 		c.OriginAddress = st.Origin.Address
 	}
+	if st.Origin.Recordings != nil && c.SpacesAccessKey == "" {
+		c.SpacesAccessKey, c.SpacesSecretKey = PlaceholderSpacesAccessKey, PlaceholderSpacesSecretKey
+	}
 	var errs []error
 	for _, m := range st.Machines() {
 		if _, err := m.Render(c); err != nil {
@@ -312,6 +336,15 @@ func (st *Stack) Check(c Cloud) error {
 // which DigitalOcean assigns at the first `pulumi up`, wherever a render
 // happens before it: a documentation address (RFC 5737), never a machine's.
 var PlaceholderOriginAddress = netip.MustParseAddr("192.0.2.1")
+
+// PlaceholderSpacesAccessKey and PlaceholderSpacesSecretKey stand in for the
+// Spaces key the program creates at `pulumi up`, wherever a render happens
+// before it; they are shaped like a real key so they render, and say what
+// they are.
+const (
+	PlaceholderSpacesAccessKey = "PLACEHOLDERSPACESKEY"
+	PlaceholderSpacesSecretKey = "placeholder-secret-created-by-pulumi-up-for-the-bucket"
+)
 
 // Stream converts the stack's stream settings.
 func Stream(s config.Stream) nginx.Stream {

@@ -96,13 +96,10 @@ func StatURL(host string) string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(StatPort)) + "/stat"
 }
 
-// RecordingsPath is where the origin's stat server serves its recording
-// state and upload backlog, a JSON document (docs/STATUS.md).
-const RecordingsPath = "/recordings.json"
-
-// RecordingsURL is the origin's recordings document, open to admins only.
-func RecordingsURL(host string) string {
-	return "http://" + net.JoinHostPort(host, strconv.Itoa(StatPort)) + RecordingsPath
+// RecordingsStatusURL is the origin's recordings uploader status, on the
+// same admins-only stat server (docs/RECORDINGS.md documents its JSON).
+func RecordingsStatusURL(host string) string {
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(StatPort)) + nginx.RecordStatusPath
 }
 
 // EdgeStatusURL is an edge's status document (viewers, segment age, relay

@@ -78,6 +78,11 @@ func NewOrigin(ctx *pulumi.Context, name string, args *OriginArgs, opts ...pulum
 	if err != nil {
 		return nil, fmt.Errorf("origin %q: %w", name, err)
 	}
+	if m.Recordings != nil {
+		if err := recordingsGuard(ctx, name, m, droplet, parent); err != nil {
+			return nil, fmt.Errorf("origin %q: %w", name, err)
+		}
+	}
 	// The reserved IP moves to a new origin droplet only once it serves:
 	// until then the old one keeps the encoder and the edges.
 	own, _, err := ready(ctx, name, m, droplet, droplet.Ipv4Address, parent)

@@ -19,15 +19,20 @@ type Secrets struct {
 	// (HTTPS) and the origin (RTMPS) serve. Optional: nil on a stack
 	// without a domain, which serves plain HTTP.
 	Certificate, CertificateKey pulumi.StringInput
+	// SpacesAccessKey and SpacesSecretKey are the key the origin uploads
+	// its recording with. Optional: nil on a stack without recordings.
+	SpacesAccessKey, SpacesSecretKey pulumi.StringInput
 }
 
 // file renders one of m's files inside an ApplyT of the secrets and, for an
 // edge, of the origin's address, so the text stays secret in the state and
 // in previews. pick chooses the file.
 func (s Secrets) file(m blueprint.Machine, originAddress pulumi.StringInput, pick func(blueprint.Files) string) pulumi.StringOutput {
-	inputs := []any{s.StreamKey, orEmpty(s.Certificate), orEmpty(s.CertificateKey), orEmpty(originAddress)}
+	inputs := []any{s.StreamKey, orEmpty(s.Certificate), orEmpty(s.CertificateKey), orEmpty(originAddress),
+		orEmpty(s.SpacesAccessKey), orEmpty(s.SpacesSecretKey)}
 	return pulumi.ToSecret(pulumi.All(inputs...).ApplyT(func(in []any) (string, error) {
-		c := blueprint.Cloud{StreamKey: in[0].(string), Certificate: in[1].(string), CertificateKey: in[2].(string)}
+		c := blueprint.Cloud{StreamKey: in[0].(string), Certificate: in[1].(string), CertificateKey: in[2].(string),
+			SpacesAccessKey: in[4].(string), SpacesSecretKey: in[5].(string)}
 		switch addr := in[3].(string); {
 		case m.BYO:
 			c.OriginAddress = m.Address

@@ -155,6 +155,23 @@ func TestLoadValidVariants(t *testing.T) {
 			},
 		},
 		{
+			name: "recordings with the default chunk",
+			change: func(s stack) {
+				s.values[KeyStream] = `{"name":"animecon","record":true}`
+				s.values[KeyRecordings] = `{"bucket":"team-recordings","region":"ams3","prefix":"events/animecon-2026"}`
+			},
+			check: func(t *testing.T, s *Settings) {
+				require.Equal(t, &Recordings{Bucket: "team-recordings", Region: "ams3", Prefix: "events/animecon-2026",
+					ChunkMinutes: DefaultRecordChunkMinutes}, s.Recordings)
+				require.Equal(t, "https://ams3.digitaloceanspaces.com", SpacesEndpoint(s.Recordings.Region))
+			},
+		},
+		{
+			name:   "Pulumi.yaml's empty recordings object means none",
+			change: func(s stack) { s.values[KeyRecordings] = `{}` },
+			check:  func(t *testing.T, s *Settings) { require.Nil(t, s.Recordings) },
+		},
+		{
 			name: "no audience when every edge has a count",
 			change: func(s stack) {
 				delete(s.values, KeyAudience)
@@ -340,6 +357,22 @@ func TestLoadInvalid(t *testing.T) {
 			[]string{`livecdn:stream.renditions[0]: unknown field "bitrate"`, "livecdn:stream.renditions[0].videoKbps: 0 must be between 100 and 20000"}, ""},
 		{"object given as text", set(KeyOrigin, "ams3"), []string{`livecdn:origin: want an object with fields byo, region, size, got "ams3"`}, ""},
 		{"list given as text", set(KeyEdges, "ams3"), []string{`livecdn:edges: want a list, got "ams3"`}, ""},
+		{"recordings without a recording", set(KeyRecordings, `{"bucket":"team-recordings","region":"ams3","prefix":"animecon"}`),
+			[]string{"livecdn:stream.record: is false, but livecdn:recordings names a bucket", "pulumi config set --path 'livecdn:stream.record' true"}, ""},
+		{"recordings without bucket, region or prefix", both(
+			set(KeyStream, `{"name":"animecon","record":true}`), set(KeyRecordings, `{"chunkMinutes":0}`)),
+			[]string{"livecdn:recordings.bucket: required", "livecdn:recordings.region: required", "Spaces regions: ams3, atl1, blr1",
+				"livecdn:recordings.prefix: required", "livecdn:recordings.chunkMinutes: 0 must be between 1 and 60",
+				"pulumi config set --path 'livecdn:recordings.chunkMinutes' 10"}, ""},
+		{"recordings in a region without Spaces", both(
+			set(KeyStream, `{"name":"animecon","record":true}`),
+			set(KeyRecordings, `{"bucket":"Team_Recordings","region":"nyc1","prefix":"AnimeCon 2026"}`)),
+			[]string{`livecdn:recordings.bucket: "Team_Recordings" is not a Spaces bucket name`, `livecdn:recordings.region: "nyc1" has no Spaces`,
+				`livecdn:recordings.prefix: "AnimeCon 2026" must be names of a-z`}, ""},
+		{"misspelled recordings field", both(
+			set(KeyStream, `{"name":"animecon","record":true}`),
+			set(KeyRecordings, `{"bucket":"team-recordings","region":"ams3","prefix":"animecon","chunkMinute":5}`)),
+			[]string{`livecdn:recordings: unknown field "chunkMinute" (did you mean "chunkMinutes"?)`}, ""},
 		{"missing event", del(KeyEvent), []string{"livecdn:event.name: required", "pulumi config set --path 'livecdn:event.name' 'AnimeCon 2026'"}, ""},
 		{"event end missing with a domain", set(KeyEvent, `{"name":"AnimeCon 2026"}`),
 			[]string{"livecdn:event.end: required with livecdn:domain", "pulumi config set --path 'livecdn:event.end'"}, ""},

@@ -83,7 +83,7 @@ func Keys() []string {
 		KeyACMEAccount, KeyAcceptBroadCIDRs, KeyAdminCIDRs, KeyAudience, KeyCORSOrigins, KeyDNS, KeyDomain,
 		KeyEdges, KeyEvent, KeyIngestCIDRs, KeyOrigin, KeyOriginSSHPrivateKey, KeySSHKeys, KeyStream,
 		KeyStreamKey, KeyTLSCertificate, KeyTLSKey,
-		KeyAlerts, KeyAlertsSlackWebhook,
+		KeyAlerts, KeyAlertsSlackWebhook, KeyRecordings,
 	}
 	slices.Sort(keys)
 	return keys

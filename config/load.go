@@ -320,6 +320,10 @@ func load(src source, deploy bool) (*Settings, error) {
 	}
 	s.Alerts = buildAlerts(alerts, secretFrom(src, KeyAlertsSlackWebhook))
 
+	var rec rawRecordings
+	decode(KeyRecordings, &rec)
+	s.Recordings = buildRecordings(rec)
+
 	s.validate(&p)
 	if deploy {
 		s.secretsSet(&p)

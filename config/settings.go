@@ -63,6 +63,9 @@ type Settings struct {
 	// Alerts are the monitoring alerts' destinations and thresholds; none are declared unless
 	// Alerts.Enabled.
 	Alerts Alerts
+	// Recordings is the bucket the origin uploads the recording to; nil keeps a recording
+	// (Stream.Record) on the origin's disk only, which `pulumi destroy` deletes.
+	Recordings *Recordings
 }
 
 // TLS holds a stack's certificate, its key and the ACME account that ordered it, all secret config. The
@@ -92,7 +95,7 @@ type Stream struct {
 	AudioKbps int
 	// SourceKbps is the encoder's video bitrate: what viewers get when there is no ladder.
 	SourceKbps int
-	// Record keeps a copy of the source on the origin.
+	// Record keeps a copy of the source: on the origin's disk, and in the bucket with Recordings.
 	Record bool
 	// Renditions is the ABR ladder, highest first; empty means the source is passed through as is.
 	Renditions []Rendition

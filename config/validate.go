@@ -79,6 +79,7 @@ func (s *Settings) validate(p *problems) {
 	s.validateSSHKeys(p)
 	s.validateDNS(p)
 	s.validateAlerts(p)
+	s.validateRecordings(p)
 }
 
 func (s *Settings) validateEvent(p *problems) {

@@ -74,6 +74,12 @@ type Options struct {
 	// EdgeWorkers is each edge's nginx worker processes; see
 	// nginx.EdgeSpec.Workers. Default 1.
 	EdgeWorkers int
+	// Record makes the origin record in chunks and upload them, with the
+	// shipped uploader, to an in-process S3 bucket (Info.Recordings).
+	// Default false.
+	Record bool
+	// RecordChunk is the chunk length with Record. Default DefaultRecordChunk.
+	RecordChunk time.Duration
 }
 
 // DefaultOptions is what `livecdn lab` runs without flags.
@@ -117,6 +123,8 @@ type Info struct {
 	Renditions bool       `json:"renditions"`
 	Origin     NodeInfo   `json:"origin"`
 	Edges      []EdgeInfo `json:"edges"`
+	// Recordings is the bucket the origin uploads to, with Options.Record.
+	Recordings *RecordingsInfo `json:"recordings,omitempty"`
 }
 
 // NodeInfo identifies a running process.
@@ -153,9 +161,12 @@ type Lab struct {
 	edges      []*node
 	source     *process
 	// pki is the throwaway CA and certificate, with Options.TLS.
-	pki  labPKI
-	logs []io.Closer
-	info Info
+	pki labPKI
+	// bucket and uploader run with Options.Record.
+	bucket   *bucketServer
+	uploader *process
+	logs     []io.Closer
+	info     Info
 
 	closeOnce sync.Once
 	closeErr  error
@@ -180,6 +191,9 @@ func Start(ctx context.Context, opts Options) (lab *Lab, err error) {
 	}
 	if err := CheckTools(opts.Source != SourceNone || opts.Renditions); err != nil {
 		return nil, err
+	}
+	if _, err := exec.LookPath("rclone"); opts.Record && err != nil {
+		return nil, errors.New("missing rclone, which uploads the recordings with --record: install with `sudo apt-get install rclone` (or run `make deps`)")
 	}
 	if _, err := os.Stat(nginx.ProductionLayout().StreamModulePath); opts.TLS && err != nil {
 		return nil, errors.New("missing libnginx-mod-stream, which takes RTMPS with --tls: install with `sudo apt-get install libnginx-mod-stream` (or run `make deps`)")
@@ -265,6 +279,12 @@ func (o *Options) withDefaults() error {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
+	if o.RecordChunk == 0 {
+		o.RecordChunk = DefaultRecordChunk
+	}
+	if err := CheckRecordChunk(o.RecordChunk); err != nil {
+		return fmt.Errorf("record chunk: %w", err)
+	}
 	if o.EdgeWorkers < 0 || o.EdgeWorkers > nginx.MaxEdgeWorkers {
 		return fmt.Errorf("edge workers: %d: run 1 to %d", o.EdgeWorkers, nginx.MaxEdgeWorkers)
 	}
@@ -302,17 +322,18 @@ func CheckTools(needFFmpeg bool) error {
 func (l *Lab) newNode(name string) (*node, error) {
 	dir := filepath.Join(l.dir, name)
 	n := &node{name: name, dir: dir, layout: nginx.Layout{
-		ModulePath: nginx.ProductionLayout().ModulePath,
-		User:       workerUser(),
-		PIDFile:    filepath.Join(dir, "nginx.pid"),
-		LogDir:     filepath.Join(dir, "log"),
-		TempDir:    filepath.Join(dir, "tmp"),
-		TLSDir:     filepath.Join(dir, "tls"),
-		HLSDir:     filepath.Join(dir, "hls"),
-		WebRoot:    filepath.Join(dir, "www"),
-		LibDir:     filepath.Join(dir, "lib"),
-		RecordDir:  filepath.Join(dir, "recordings"),
-		FFmpegPath: ffmpegPath(),
+		ModulePath:   nginx.ProductionLayout().ModulePath,
+		User:         workerUser(),
+		PIDFile:      filepath.Join(dir, "nginx.pid"),
+		LogDir:       filepath.Join(dir, "log"),
+		TempDir:      filepath.Join(dir, "tmp"),
+		TLSDir:       filepath.Join(dir, "tls"),
+		HLSDir:       filepath.Join(dir, "hls"),
+		WebRoot:      filepath.Join(dir, "www"),
+		LibDir:       filepath.Join(dir, "lib"),
+		RecordDir:    filepath.Join(dir, "recordings"),
+		RcloneConfig: filepath.Join(dir, "rclone.conf"),
+		FFmpegPath:   ffmpegPath(),
 
 		StreamModulePath: nginx.ProductionLayout().StreamModulePath,
 	}}
@@ -375,11 +396,21 @@ func (l *Lab) startOrigin() error {
 		}
 		l.info.IngestRTMPS = fmt.Sprintf("rtmps://%s/%s", spec.RTMPSListen, nginx.IngestApp)
 	}
+	var prepare func() error
+	if l.opts.Record {
+		spec.Record = true
+		if spec.Recordings, err = l.setupRecordings(); err != nil {
+			return err
+		}
+		if prepare, err = l.installUploader(n, spec); err != nil {
+			return err
+		}
+	}
 	conf, err := nginx.RenderOriginConf(spec)
 	if err != nil {
 		return err
 	}
-	if err := l.run(n, conf, nil); err != nil {
+	if err := l.run(n, conf, prepare); err != nil {
 		return err
 	}
 	l.origin = n
@@ -665,6 +696,7 @@ func (l *Lab) close() error {
 		l.origin.proc.stop(ctx)
 	}
 	var errs []error
+	errs = append(errs, l.closeRecordings(ctx))
 	for _, c := range l.logs {
 		errs = append(errs, c.Close())
 	}

@@ -118,6 +118,11 @@ type dropletView struct {
 	ClearMarkers string
 	RefuseReload string
 
+	// RecordRecover (origins with recordings) is the drop-in's
+	// ExecStartPre: chunks a stopped or crashed nginx left open are closed.
+	// RecordUnit is the uploader's unit, which the apply script enables.
+	RecordRecover, RecordUnit string
+
 	// MetadataGuard keeps processes other than root's from the metadata
 	// service: on droplets, whose user data holds secrets. Never on a
 	// bring-your-own origin, whose packet filter is its owner's.
@@ -202,7 +207,16 @@ func originCloudConfig(spec OriginSpec, droplet bool) (cloudConfig, error) {
 	if spec.TLS != nil {
 		packages = append(packages, streamModulePackage)
 	}
-	return buildCloudConfig(view, conf, packages, nil, tlsFiles(spec.Layout, spec.TLS))
+	files := tlsFiles(spec.Layout, spec.TLS)
+	if spec.Recordings != nil {
+		rec, err := recordingFiles(spec, &view)
+		if err != nil {
+			return cloudConfig{}, err
+		}
+		files = append(files, rec...)
+		packages = append(packages, "rclone")
+	}
+	return buildCloudConfig(view, conf, packages, nil, files)
 }
 
 // RenderEdgeUserData renders an edge droplet's cloud-init user data: Debian's

@@ -74,6 +74,18 @@ func TestGolden(t *testing.T) {
 				require.Equal(t, tls != nil, slices.Contains(ud.Packages, streamModulePackage), "the stream module is installed exactly when the origin takes RTMPS")
 				require.Empty(t, ud.Mounts, "an origin needs no tmpfs")
 				require.NotContains(t, dropIn, ".live", "an origin has no relay markers")
+				if r := c.origin.Recordings; r != nil {
+					script := ud.file(t, c.origin.Layout.LibDir+"/"+RecordScript)
+					require.Equal(t, "0755", script.Permissions)
+					shellcheck(t, tools, RecordScript, script.Content)
+					require.Equal(t, "0600", ud.file(t, c.origin.Layout.RcloneConfig).Permissions, "rclone.conf holds the bucket's key")
+					require.Contains(t, ud.Packages, "rclone")
+					require.Contains(t, ud.file(t, ApplyScriptPath).Content, "systemctl restart "+RecordUnit)
+					require.Contains(t, dropIn, "\nExecStartPre=-"+c.origin.Layout.LibDir+"/"+RecordScript+" recover\n")
+					unitVerify(t, tools, ud.file(t, recordUnitPath).Content, script.Path)
+				} else {
+					require.NotContains(t, ud.Packages, "rclone")
+				}
 			} else {
 				require.NotContains(t, ud.Packages, "ffmpeg")
 				require.Len(t, ud.Mounts, 1)
@@ -232,6 +244,29 @@ func shellcheck(t *testing.T, tl tools, what, script string) {
 
 // shellLines are the drop-in's Exec lines that run a /bin/sh -c script.
 var shellLines = regexp.MustCompile(`(?m)^(Exec\w+)=/bin/sh -c '([^']*)'$`)
+
+// unitVerify checks the uploader's unit with systemd-analyze. systemd
+// refuses an ExecStart that does not exist here, so the check runs on a
+// copy whose script path points at a stand-in; every other line is as
+// shipped.
+func unitVerify(t *testing.T, tl tools, unit, script string) {
+	t.Helper()
+	dir := t.TempDir()
+	standIn := filepath.Join(dir, "livecdn-record")
+	require.NoError(t, os.WriteFile(standIn, []byte("#!/bin/sh\n"), 0o755))
+	require.Contains(t, unit, "\nExecStart="+script+" run\n")
+	unit = strings.ReplaceAll(unit, script, standIn)
+	name := filepath.Base(recordUnitPath)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(unit), 0o644))
+	nginxUnit, err := os.ReadFile("/lib/systemd/system/nginx.service")
+	require.NoError(t, err, "Debian's nginx.service is missing: apt-get install nginx")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "nginx.service"), nginxUnit, 0o644))
+	cmd := exec.Command(tl.systemdAnalyze, "verify", "--man=no", filepath.Join(dir, name))
+	cmd.Env = append(os.Environ(), "SYSTEMD_UNIT_PATH="+dir+":")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "systemd-analyze verify:\n%s", out)
+	require.Empty(t, string(out), "systemd-analyze verify complains about %s", name)
+}
 
 // systemdVerify loads Debian's nginx.service with the drop-in next to it.
 // systemd-analyze exits 0 even when it ignores a line, so any output fails.

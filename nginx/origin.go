@@ -2,6 +2,7 @@ package nginx
 
 import (
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -30,6 +31,9 @@ type OriginSpec struct {
 	AdminCIDRs []string
 	// Record writes the encoder's stream to Layout.RecordDir. Default false.
 	Record bool
+	// Recordings uploads the recording, in chunks, to a bucket. Optional:
+	// nil keeps it on the origin's disk only. Requires Record.
+	Recordings *Recordings
 
 	// TLS is the origin's certificate, for RTMPS ingest. Optional: nil takes
 	// RTMP only, exactly as without these fields.
@@ -50,11 +54,13 @@ type OriginSpec struct {
 // everything derived from it computed in Go rather than in the template.
 type originView struct {
 	OriginSpec
-	TLSFiles    tlsView
-	RelayToken  string
-	LocalRTMP   string
-	Transcoder  string
-	StreamNames []string
+	TLSFiles tlsView
+	// RecordInterval and RecordDone are set with Recordings.
+	RecordInterval, RecordDone string
+	RelayToken                 string
+	LocalRTMP                  string
+	Transcoder                 string
+	StreamNames                []string
 }
 
 // RenderOriginConf renders the origin's nginx.conf.
@@ -76,6 +82,7 @@ func (spec OriginSpec) view() (originView, error) {
 	if spec.Record {
 		p.absPath("Layout.RecordDir", l.RecordDir)
 	}
+	p.recordings(spec.Recordings, spec.Record, l)
 	if len(spec.Stream.Renditions) > 0 {
 		p.absPath("Layout.FFmpegPath", l.FFmpegPath)
 	}
@@ -117,6 +124,10 @@ func (spec OriginSpec) view() (originView, error) {
 		TLSFiles:   tlsFiles,
 		RelayToken: RelayToken(spec.StreamKey),
 		LocalRTMP:  "rtmp://" + loopbackURLHost(spec.RTMPListen),
+	}
+	if r := spec.Recordings; r != nil {
+		view.RecordInterval = r.recordInterval()
+		view.RecordDone = path.Join(l.LibDir, RecordScript) + " closed $path"
 	}
 	for _, r := range spec.Stream.Renditions {
 		view.StreamNames = append(view.StreamNames, spec.Stream.StreamName(r))

@@ -25,14 +25,17 @@ var siteTemplates = htmltemplate.Must(htmltemplate.New("site").
 var templates = template.Must(template.New("livecdn").
 	Option("missingkey=error").
 	Funcs(template.FuncMap{
-		"ingestApp":   func() string { return IngestApp },
-		"ladderApp":   func() string { return LadderApp },
-		"edgeApp":     func() string { return EdgeApp },
-		"hlsPath":     func() string { return HLSPath },
-		"healthPath":  func() string { return HealthPath },
-		"healthyBody": func() string { return HealthyBody },
-		"edgeHeader":  func() string { return EdgeHeader },
-		"relayMarker": func() string { return RelayMarker },
+		"ingestApp":        func() string { return IngestApp },
+		"ladderApp":        func() string { return LadderApp },
+		"edgeApp":          func() string { return EdgeApp },
+		"hlsPath":          func() string { return HLSPath },
+		"healthPath":       func() string { return HealthPath },
+		"healthyBody":      func() string { return HealthyBody },
+		"edgeHeader":       func() string { return EdgeHeader },
+		"relayMarker":      func() string { return RelayMarker },
+		"recordRemote":     func() string { return RecordRemote },
+		"recordStatusPath": func() string { return RecordStatusPath },
+		"recordStatusFile": func() string { return RecordStatusFile },
 
 		"accessLogFile":  func() string { return AccessLogFile },
 		"edgeStatusPath": func() string { return EdgeStatusPath },

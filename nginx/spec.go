@@ -49,6 +49,9 @@ type Layout struct {
 	LibDir string
 	// RecordDir receives the origin's recordings. Required when recording.
 	RecordDir string
+	// RcloneConfig is the rclone configuration (mode 0600) the recordings
+	// uploader reads its bucket and key from. Required with Recordings.
+	RcloneConfig string
 	// FFmpegPath is the transcoder the origin runs for a rendition ladder.
 	// Required when there are renditions.
 	FFmpegPath string
@@ -73,7 +76,9 @@ func ProductionLayout() Layout {
 		WebRoot:    "/var/www/livecdn",
 		LibDir:     "/usr/local/lib/livecdn",
 		RecordDir:  "/var/lib/livecdn/recordings",
-		FFmpegPath: "/usr/bin/ffmpeg",
+		// Beside TLSDir: livecdn's secrets live under /etc/livecdn.
+		RcloneConfig: "/etc/livecdn/rclone.conf",
+		FFmpegPath:   "/usr/bin/ffmpeg",
 
 		StreamModulePath: "/usr/lib/nginx/modules/ngx_stream_module.so",
 		TLSDir:           "/etc/livecdn/tls",

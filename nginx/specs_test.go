@@ -50,6 +50,21 @@ func exampleOrigin() OriginSpec {
 	}
 }
 
+// exampleRecordings uploads to a Spaces bucket with a fake key of the
+// right shape (a Spaces access key is 20 characters, its secret 43).
+func exampleRecordings() *Recordings {
+	return &Recordings{
+		ChunkInterval: 10 * time.Minute,
+		Endpoint:      "https://ams3.digitaloceanspaces.com",
+		Provider:      ProviderSpaces,
+		Region:        "ams3",
+		Bucket:        "example-recordings",
+		Prefix:        "con-2026",
+		AccessKey:     "EXAMPLEACCESSKEY0000",
+		SecretKey:     "Example/Secret+Key0123456789abcdefghijklmno",
+	}
+}
+
 func exampleEdge(name string) EdgeSpec {
 	return EdgeSpec{
 		Layout:         ProductionLayout(),
@@ -147,8 +162,13 @@ func goldenCases() []goldenCase {
 	edgeTLS.CORSOrigins = []string{"https://event.example.org", "https://www.example.org"}
 	edgeTLS.Workers = 2
 
+	recorded := exampleOrigin()
+	recorded.Record = true
+	recorded.Recordings = exampleRecordings()
+
 	return []goldenCase{
 		{name: "origin-single", origin: &single},
+		{name: "origin-recordings", origin: &recorded},
 		{name: "origin-ladder-record", origin: &ladder},
 		{name: "edge-single", edge: &edgeSingle},
 		{name: "edge-ladder", edge: &edgeLadder, site: exampleSite()},

@@ -26,6 +26,7 @@ const (
 	reservedIPType = "digitalocean:index/reservedIp:ReservedIp"
 	assignmentType = "digitalocean:index/reservedIpAssignment:ReservedIpAssignment"
 	tagType        = "digitalocean:index/tag:Tag"
+	spacesKeyType  = "digitalocean:index/spacesKey:SpacesKey"
 	commandType    = "command:remote:Command"
 	readyType      = "command:local:Command"
 	stackType      = "pulumi:pulumi:Stack"
@@ -35,6 +36,12 @@ const (
 // droplet: DigitalOcean's (image, region, ssh keys, user data) and the size,
 // which the program replaces rather than resizing in place.
 var dropletReplaceKeys = []string{"image", "region", "size", "sshKeys", "userData"}
+
+// The key the mocked cloud gives a SpacesKey.
+const (
+	mockSpacesAccessKey = "DO00MOCKACCESSKEY000"
+	mockSpacesSecretKey = "mock/Secret+Key0123456789abcdefghijklmnopqr"
+)
 
 // mockReservedIP is the address the mocked cloud gives the origin.
 const mockReservedIP = "203.0.113.10"
@@ -49,6 +56,9 @@ type declared struct {
 	Name   string
 	Custom bool
 	Inputs resource.PropertyMap
+	// Deps are the URNs of the resources this one depends on (inputs and
+	// DependsOn): Pulumi deletes a resource before every one of them.
+	Deps []string
 }
 
 // cloud is a mocked DigitalOcean/Cloudflare that records every resource.
@@ -79,7 +89,8 @@ func (c *cloud) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		}
 	}
 	id, ipv4, ipv6 := standIn(identity)
-	c.resources[key] = declared{ID: id, Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs}
+	c.resources[key] = declared{ID: id, Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs,
+		Deps: args.RegisterRPC.GetDependencies()}
 	c.order = append(c.order, args.Name)
 	switch args.TypeToken {
 	case dropletType:
@@ -88,6 +99,10 @@ func (c *cloud) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		outputs["dropletUrn"] = resource.NewStringProperty("do:droplet:" + id)
 	case reservedIPType:
 		outputs["ipAddress"] = resource.NewStringProperty(mockReservedIP)
+	case spacesKeyType:
+		// Shaped like DigitalOcean's: 20 characters, and a 43-character secret.
+		outputs["accessKey"] = resource.NewStringProperty(mockSpacesAccessKey)
+		outputs["secretKey"] = resource.MakeSecret(resource.NewStringProperty(mockSpacesSecretKey))
 	case readyType:
 		// The ready check passed (what it checks is proven on VMs).
 		outputs["stdout"] = resource.NewStringProperty(strings.TrimSuffix(args.Name, "-ready") + ": ready")
@@ -121,8 +136,25 @@ func canonical(v resource.PropertyValue) string {
 }
 
 func (c *cloud) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	if args.Token == getSpacesBucketToken {
+		name, region := args.Args["name"].StringValue(), args.Args["region"].StringValue()
+		if name == missingBucket {
+			return nil, fmt.Errorf("Spaces bucket %s not found", name)
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"id": name, "name": name, "region": region, "urn": "do:space:" + name,
+			"endpoint": region + ".digitaloceanspaces.com", "bucketDomainName": name + "." + region + ".digitaloceanspaces.com",
+		}), nil
+	}
 	return resource.PropertyMap{}, nil
 }
+
+// getSpacesBucketToken is digitalocean.LookupSpacesBucket's invoke; the
+// mocked cloud has every bucket but missingBucket.
+const (
+	getSpacesBucketToken = "digitalocean:index/getSpacesBucket:getSpacesBucket"
+	missingBucket        = "no-such-bucket"
+)
 
 // ofType lists the declared resources of a type, sorted by name.
 func (c *cloud) ofType(typ string) []declared {

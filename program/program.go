@@ -94,6 +94,23 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 			*out = v
 		}
 	}
+	if r := s.Recordings; r != nil {
+		// The bucket is the team's; the stack only makes a key limited to it.
+		key, err := components.NewRecordingsKey(ctx, "recordings-key", &components.RecordingsKeyArgs{
+			Bucket: r.Bucket, Region: r.Region,
+			KeyName: fmt.Sprintf("livecdn-%s-%s-recordings", ctx.Project(), ctx.Stack()),
+		})
+		if err != nil {
+			return nil, err
+		}
+		secrets.SpacesAccessKey, secrets.SpacesSecretKey = key.AccessKey, key.SecretKey
+	} else if s.Stream.Record {
+		msg := fmt.Sprintf("stream.record without %s keeps the recording on the origin's disk only: "+
+			"pulumi destroy or a replaced origin deletes it (docs/RECORDINGS.md)", config.KeyRecordings)
+		if err := ctx.Log.Warn(msg, nil); err != nil {
+			return nil, err
+		}
+	}
 	sshKeys := pulumi.ToStringArray(s.SSHKeys)
 
 	edgeTagName, err := components.Tag(ctx, string(blueprint.RoleEdge))
@@ -200,6 +217,13 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		return nil, fmt.Errorf("plan: %w", err)
 	}
 
+	if r := s.Recordings; r != nil {
+		outputs["recordings"] = pulumi.Map{
+			"bucket": pulumi.String(r.Bucket), "region": pulumi.String(r.Region), "prefix": pulumi.String(r.Prefix),
+			"endpoint":  pulumi.String(config.SpacesEndpoint(r.Region)),
+			"statusUrl": originAddress.ApplyT(blueprint.RecordingsStatusURL).(pulumi.StringOutput),
+		}
+	}
 	outputs["ingestUrl"] = ingest
 	if st.Origin.TLSName != "" {
 		// By name: the certificate covers the name, not the reserved IP.

@@ -541,12 +541,15 @@ func (v *VM) WaitCloudInit(ctx context.Context, from netip.Addr) (string, error)
 		}
 		attempt, cancel := context.WithTimeout(ctx, 30*time.Second)
 		out, err := v.SSH(attempt, from, cloudInitProbe)
+		// An attempt cut short (a loaded host can take longer than the
+		// attempt's bound) says nothing about cloud-init: try again.
+		cut := attempt.Err() != nil
 		cancel()
 		if err == nil {
 			return out, nil
 		}
 		var se *SSHError
-		if errors.As(err, &se) && !se.Connection() && se.ExitCode != 100 && ctx.Err() == nil {
+		if errors.As(err, &se) && !se.Connection() && se.ExitCode != 100 && !cut && ctx.Err() == nil {
 			return out, fmt.Errorf("vm %q: cloud-init finished with errors: %s", v.Name, strings.TrimSpace(out))
 		}
 		last = err

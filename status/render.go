@@ -55,11 +55,12 @@ func (sc Screen) Render(w io.Writer, r Report) error {
 		fmt.Fprintf(&b, "        recording: %s\n", red("unknown", true))
 	default:
 		state := "off"
-		if rec.Recording {
+		if rec.Recording > 0 {
 			state = "on"
 		}
-		fmt.Fprintf(&b, "        recording: %s   upload backlog: %s (%s)\n", state,
-			red(strconv.Itoa(rec.BacklogFiles)+" files", rec.BacklogFiles > RecordingBacklogWarnFiles), mib(rec.BacklogBytes))
+		bad := len(rec.problems(o.Publishing, r.Time)) > 0
+		fmt.Fprintf(&b, "        recording: %s   upload backlog: %s (%s)   failures: %d\n", red(state, bad && o.Publishing && rec.Recording == 0),
+			red(strconv.Itoa(rec.Pending)+" chunks", rec.Pending > RecordingBacklogWarnChunks), mib(rec.PendingBytes), rec.Failures)
 	}
 	b.WriteString("\n")
 

@@ -47,8 +47,9 @@ type Targets struct {
 type OriginTarget struct {
 	// StatURL is its rtmp_stat page. Required.
 	StatURL string
-	// RecordingsURL is its recordings document (see RecordingReport).
-	// Optional: empty, or a 404, shows "recording: n/a".
+	// RecordingsURL is its recordings uploader's status (see
+	// RecordingReport). Optional: empty (a stack or lab that does not
+	// record), or a 404 (the uploader has not run yet), shows "recording: n/a".
 	RecordingsURL string
 }
 
@@ -197,14 +198,23 @@ type StreamRelays struct {
 	Edges  []string `json:"edges"`
 }
 
-// RecordingReport is the document the origin serves at
-// blueprint.RecordingsURL (owned by the recordings side; docs/STATUS.md).
+// RecordingReport is the part status reads of the uploader's status the
+// origin serves at blueprint.RecordingsStatusURL (docs/RECORDINGS.md).
 type RecordingReport struct {
-	// Recording is true while the origin writes a recording.
-	Recording bool `json:"recording"`
-	// BacklogFiles and BacklogBytes are recorded chunks not yet uploaded.
-	BacklogFiles int   `json:"backlogFiles"`
-	BacklogBytes int64 `json:"backlogBytes"`
+	// Updated is when the uploader wrote it; older than
+	// RecordingStaleAfter means the uploader is not running.
+	Updated time.Time `json:"updated"`
+	// Recording counts the chunks nginx is writing: 1 while the encoder
+	// publishes, else 0.
+	Recording int `json:"recording"`
+	// Pending and PendingBytes are closed chunks not yet verified in the
+	// bucket: the upload backlog, what a lost origin would cost.
+	Pending      int   `json:"pending"`
+	PendingBytes int64 `json:"pendingBytes"`
+	// Failures counts consecutive failed upload passes; LastError is the
+	// last failure's message.
+	Failures  int    `json:"failures"`
+	LastError string `json:"lastError"`
 }
 
 // Collect fetches every machine at once and returns the report. It never
@@ -435,15 +445,38 @@ func (c *Collector) origin(ctx context.Context) OriginReport {
 		slices.Sort(sr.Edges)
 		o.Relays = append(o.Relays, sr)
 	}
-	if rec != nil && rec.BacklogFiles > RecordingBacklogWarnFiles {
-		o.Problems = append(o.Problems, fmt.Sprintf("%d recorded chunks wait for upload", rec.BacklogFiles))
+	if rec != nil {
+		o.Problems = append(o.Problems, rec.problems(o.Publishing, time.Now())...)
 	}
 	return o
 }
 
-// RecordingBacklogWarnFiles: more chunks than this waiting for upload means
-// the uploader is stuck or the link too slow (docs/STATUS.md).
-const RecordingBacklogWarnFiles = 3
+// What turns the recording red (docs/STATUS.md).
+const (
+	// RecordingBacklogWarnChunks: more closed chunks than this waiting for
+	// upload means the uploader is stuck or the uplink too slow.
+	RecordingBacklogWarnChunks = 3
+	// RecordingStaleAfter: the uploader rewrites its status after every
+	// pass; docs/RECORDINGS.md calls one older than a minute not running.
+	RecordingStaleAfter = time.Minute
+)
+
+func (r *RecordingReport) problems(publishing bool, now time.Time) []string {
+	var out []string
+	if age := now.Sub(r.Updated); !r.Updated.IsZero() && age > RecordingStaleAfter {
+		out = append(out, fmt.Sprintf("recordings status is %s old: the uploader is not running", age.Round(time.Second)))
+	}
+	if publishing && r.Recording == 0 {
+		out = append(out, "the encoder publishes but nothing is recorded")
+	}
+	if r.Pending > RecordingBacklogWarnChunks {
+		out = append(out, fmt.Sprintf("%d recorded chunks wait for upload", r.Pending))
+	}
+	if r.Failures > 0 {
+		out = append(out, fmt.Sprintf("upload failed %d times in a row: %s", r.Failures, r.LastError))
+	}
+	return out
+}
 
 // recording reads the recordings document; nil, nil when the origin serves
 // none (404).

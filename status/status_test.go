@@ -78,21 +78,25 @@ func TestParseStatOfALadderOrigin(t *testing.T) {
 	require.Equal(t, []int{1280, 720}, []int{o.Width, o.Height})
 	require.Equal(t, []StreamRelays{{Stream: "lab_360p", Edges: []string{"edge-1", "edge-2"}}, {Stream: "lab_240p", Edges: []string{"edge-1", "edge-2"}}}, o.Relays,
 		"the transcoder playing live/lab is no edge, and the ladder's publishers are not relays")
-	require.Nil(t, o.Recording, "no recordings document (404) is n/a, not a problem")
+	require.Nil(t, o.Recording, "an uploader that has not run yet (404) is n/a, not a problem")
 	require.Empty(t, o.Problems)
 }
 
 func TestOriginProblems(t *testing.T) {
 	idle := `<rtmp><server><application><name>live</name><live></live></application></server></rtmp>`
 	origin := serve(t, map[string]func(http.ResponseWriter){
-		"/stat":            text(200, idle),
-		"/recordings.json": text(200, `{"recording":true,"backlogFiles":7,"backlogBytes":734003200}`),
+		"/stat": text(200, idle),
+		// docs/RECORDINGS.md's example, failing and behind.
+		"/recordings.json": text(200, `{"updated":"`+time.Now().UTC().Format(time.RFC3339)+`","bucket":"team-recordings","prefix":"animecon-2026",
+ "recording":0,"pending":7,"pendingBytes":734003200,"uploaded":4,"lastUploaded":"main-1795914643.flv",
+ "failures":2,"lastError":"connection reset","lastErrorAt":"","retryAt":""}`),
 	})
 	c := NewCollector(Targets{Stream: ladder, Origin: OriginTarget{StatURL: origin + "/stat", RecordingsURL: origin + "/recordings.json"}}, time.Second)
 	o := c.Collect(context.Background()).Origin
 	require.False(t, o.Publishing)
-	require.Equal(t, &RecordingReport{Recording: true, BacklogFiles: 7, BacklogBytes: 734003200}, o.Recording)
-	require.Equal(t, []string{"no encoder publishes lab", "7 recorded chunks wait for upload"}, o.Problems)
+	require.Equal(t, 7, o.Recording.Pending)
+	require.Equal(t, int64(734003200), o.Recording.PendingBytes)
+	require.Equal(t, []string{"no encoder publishes lab", "7 recorded chunks wait for upload", "upload failed 2 times in a row: connection reset"}, o.Problems)
 
 	dead := refused(t)
 	c = NewCollector(Targets{Stream: ladder, Origin: OriginTarget{StatURL: dead + "/stat", RecordingsURL: dead + "/recordings.json"}}, time.Second)
@@ -157,6 +161,19 @@ func TestEdgesAreReportedIndependently(t *testing.T) {
 	require.Equal(t, 2, r.HealthyEdges)
 	require.Equal(t, 2000, r.CapacityViewers)
 	require.Nil(t, r.EgressMbps, "no exporter answered")
+}
+
+func TestRecordingProblems(t *testing.T) {
+	now := time.Date(2026, 11, 29, 14, 5, 0, 0, time.UTC)
+	fine := RecordingReport{Updated: now.Add(-10 * time.Second), Recording: 1, Pending: 1}
+	require.Empty(t, fine.problems(true, now))
+	stale := fine
+	stale.Updated = now.Add(-3 * time.Minute)
+	require.Equal(t, []string{"recordings status is 3m0s old: the uploader is not running"}, stale.problems(true, now))
+	idle := fine
+	idle.Recording = 0
+	require.Equal(t, []string{"the encoder publishes but nothing is recorded"}, idle.problems(true, now))
+	require.Empty(t, idle.problems(false, now), "nothing to record without an encoder")
 }
 
 func TestRatesBetweenSamples(t *testing.T) {
@@ -240,7 +257,8 @@ func TestScreen(t *testing.T) {
 		Origin: OriginReport{Reachable: true, Publishing: true, PublisherAddress: "198.51.100.23", BitrateKbps: 6128, VideoKbps: 6000, AudioKbps: 128,
 			FrameRate: 29.97, Width: 1920, Height: 1080,
 			Relays:    []StreamRelays{{Stream: "con_720p", Edges: []string{"ams3-1", "ams3-2"}}, {Stream: "con_480p", Edges: []string{"ams3-1"}}},
-			Recording: &RecordingReport{Recording: true, BacklogFiles: 5, BacklogBytes: 3 << 30}, Problems: []string{"5 recorded chunks wait for upload"}},
+			Recording: &RecordingReport{Updated: time.Date(2026, 11, 29, 14, 4, 55, 0, time.UTC), Recording: 1, Pending: 5, PendingBytes: 3 << 30},
+			Problems:  []string{"5 recorded chunks wait for upload"}},
 		Edges: []EdgeReport{
 			{Name: "ams3-1", Region: "ams3", Healthy: true, Viewers: ptr(812), CapacityViewers: 1365, EgressMbps: ptr(4120.5), NICPercent: ptr(41.2), CPUPercent: ptr(38.0),
 				Connections: ptr(830), SegmentAgeSeconds: ptr(1.2), Relays: []nginx.RelayStatus{{Stream: "con_720p", Live: true}, {Stream: "con_480p", Live: true}}, OriginRelays: ptr(2)},

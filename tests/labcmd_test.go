@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -132,6 +133,37 @@ func TestLabCommandTLS(t *testing.T) {
 	assert.NoFileExists(t, info.CA, "the lab removes its CA with its directory")
 }
 
+// TestLabCommandRecord runs `livecdn lab --record`: its JSON names the
+// bucket and a key any S3 client can list it with while the lab runs.
+func TestLabCommandRecord(t *testing.T) {
+	t.Parallel()
+	bin := buildLivecdn(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd, lines, stderr := startLabCommand(ctx, t, bin, "--record", "--record-chunk", "5s", "--edges", "1",
+		"--source-size", "320x180", "--hlsjs", "")
+	var raw struct {
+		Recordings map[string]string `json:"recordings"`
+	}
+	require.NoError(t, json.Unmarshal(lines.Bytes(), &raw))
+	rec := raw.Recordings
+	assert.Regexp(t, `^http://127\.0\.0\.1:\d+$`, rec["endpoint"])
+	assert.Equal(t, lab.RecordBucket, rec["bucket"])
+	assert.NotEmpty(t, rec["accessKey"])
+	assert.NotEmpty(t, rec["secretKey"])
+	var info lab.Info
+	require.NoError(t, json.Unmarshal(lines.Bytes(), &info))
+	eventually(t, "a chunk listed by an S3 client", func(ctx context.Context) error {
+		chunks, err := bucketChunks(ctx, info.Recordings)
+		if err == nil && len(chunks) == 0 {
+			err = errors.New("no chunk yet")
+		}
+		return err
+	})
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait(), "exit status after SIGTERM; stderr:\n%s", stderr.String())
+}
+
 func TestLabCommandRejectsBadFlags(t *testing.T) {
 	t.Parallel()
 	bin := buildLivecdn(t)
@@ -143,6 +175,8 @@ func TestLabCommandRejectsBadFlags(t *testing.T) {
 		{[]string{"--source", "webcam"}, `source: "webcam"`},
 		{[]string{"--edges", "51"}, "edges: 51: run 1 to 50 edges"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"--record", "--record-chunk", "3s"}, "--record-chunk 3s: use whole seconds from 5s to 1h0m0s, e.g. 20s"},
+		{[]string{"--record-chunk", "30s"}, "--record-chunk 30s: chunks are cut only with --record; add it"},
 	} {
 		out, err := exec.Command(bin, append([]string{"lab"}, tc.args...)...).CombinedOutput()
 		var exit *exec.ExitError

@@ -32,6 +32,8 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&opts.SourceSize, "source-size", opts.SourceSize, "test pattern frame size")
 	fs.StringVar(&opts.HLSJS, "hlsjs", defaultHLSJS, "local hls.min.js for the player page (see `make hlsjs`)")
 	fs.BoolVar(&opts.TLS, "tls", false, "serve HTTPS (HTTP redirects) and take RTMPS, with a throwaway CA")
+	fs.BoolVar(&opts.Record, "record", false, "record in chunks and upload them to an in-process S3 bucket (see \"recordings\" in the JSON)")
+	fs.DurationVar(&opts.RecordChunk, "record-chunk", lab.DefaultRecordChunk, "chunk length with --record, whole seconds from 5s to 1h")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,6 +48,12 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("--renditions: %q: use on or off", *renditions)
 	}
 	opts.Source = lab.Source(*source)
+	if opts.RecordChunk != lab.DefaultRecordChunk && !opts.Record {
+		return fmt.Errorf("--record-chunk %s: chunks are cut only with --record; add it", opts.RecordChunk)
+	}
+	if err := lab.CheckRecordChunk(opts.RecordChunk); err != nil {
+		return fmt.Errorf("--record-chunk %w", err)
+	}
 	if _, err := os.Stat(opts.HLSJS); err != nil {
 		fmt.Fprintf(stderr, "lab: no hls.js at %s (run `make hlsjs`): the player page will only play in browsers with native HLS\n", opts.HLSJS)
 		opts.HLSJS = ""
@@ -71,6 +79,10 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if info.CA != "" {
 		fmt.Fprintf(stderr, "lab: certificates are signed by %s (curl --cacert %s ...)\n", info.CA, info.CA)
+	}
+	if r := info.Recordings; r != nil {
+		fmt.Fprintf(stderr, "lab: recording in %s chunks to %s/%s/%s/ (uploader status %s; list with `livecdn recordings --endpoint %s --bucket %s --prefix %s --list` and the key from the JSON as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)\n",
+			opts.RecordChunk, r.Endpoint, r.Bucket, r.Prefix, r.Status, r.Endpoint, r.Bucket, r.Prefix)
 	}
 	for _, e := range info.Edges {
 		fmt.Fprintf(stderr, "lab: %s: open %s in a browser (HLS %s)\n", e.Name, e.Player, e.HLS)

@@ -26,13 +26,14 @@ type command struct {
 
 // commands lists every subcommand; each lives in its own file.
 var commands = map[string]command{
-	"cert":     {summary: "order or store the certificate of a stack with a domain, encrypted in the stack", run: runCert},
-	"lab":      {summary: "run origin and edges locally on real nginx-rtmp", run: runLab},
-	"plan":     {summary: "plan edges, egress and cost for a stack from its stack file", run: runPlan},
-	"render":   {summary: "write every file a stack ships to its machines, for review", run: runRender},
-	"rehearse": {summary: "boot a stack's machines as local VMs from their exact user data", run: runRehearse},
-	"status":   {summary: "show edges, origin and totals against the plan, live (--watch) or as JSON", run: runStatus},
-	"viewers":  {summary: "count an edge's viewers from its access log", run: runViewers},
+	"cert":       {summary: "order or store the certificate of a stack with a domain, encrypted in the stack", run: runCert},
+	"lab":        {summary: "run origin and edges locally on real nginx-rtmp", run: runLab},
+	"plan":       {summary: "plan edges, egress and cost for a stack from its stack file", run: runPlan},
+	"recordings": {summary: "list an event's recording chunks and download them as one MP4", run: runRecordings},
+	"render":     {summary: "write every file a stack ships to its machines, for review", run: runRender},
+	"rehearse":   {summary: "boot a stack's machines as local VMs from their exact user data", run: runRehearse},
+	"status":     {summary: "show edges, origin and totals against the plan, live (--watch) or as JSON", run: runStatus},
+	"viewers":    {summary: "count an edge's viewers from its access log", run: runViewers},
 }
 
 func main() {

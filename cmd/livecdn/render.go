@@ -143,6 +143,9 @@ func placeholderCloud(st *blueprint.Stack) blueprint.Cloud {
 	if st.Origin.BYO {
 		c.OriginAddress = st.Origin.Address
 	}
+	if st.Origin.Recordings != nil {
+		c.SpacesAccessKey, c.SpacesSecretKey = blueprint.PlaceholderSpacesAccessKey, blueprint.PlaceholderSpacesSecretKey
+	}
 	return c
 }
 
@@ -236,6 +239,11 @@ func renderReadmeText(stack string, s *config.Settings, files []artefact) string
 		b.WriteString("- The certificate and key under /etc/livecdn/tls stand for the stack's certificate, which\n")
 		b.WriteString("  the stack file holds encrypted (`livecdn cert` stores it): a self-signed pair for\n")
 		b.WriteString("  rendered-without-the-real-certificate.invalid, committed with livecdn.\n")
+	}
+	if s.Recordings != nil {
+		fmt.Fprintf(&b, "- %s and %s in the origin's rclone.conf stand for\n",
+			blueprint.PlaceholderSpacesAccessKey, blueprint.PlaceholderSpacesSecretKey)
+		fmt.Fprintf(&b, "  the Spaces key `pulumi up` creates, limited to the bucket %s.\n", s.Recordings.Bucket)
 	}
 	b.WriteString("\n")
 	b.WriteString("Compare two renders with `diff -ru OLD NEW` to see what changes on the machines. A changed\n")

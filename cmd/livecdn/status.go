@@ -128,11 +128,10 @@ func labTargets(file string) (status.Targets, error) {
 	t := status.Targets{
 		Name:   "lab",
 		Stream: lab.LabStream(info.Stream, info.Renditions),
-		Origin: status.OriginTarget{
-			StatURL: info.OriginStat,
-			// The same stat server serves the recordings document, as on a droplet.
-			RecordingsURL: strings.TrimSuffix(info.OriginStat, "/stat") + blueprint.RecordingsPath,
-		},
+		Origin: status.OriginTarget{StatURL: info.OriginStat},
+	}
+	if info.Recordings != nil { // a lab started with --record
+		t.Origin.RecordingsURL = info.Recordings.Status
 	}
 	for _, e := range info.Edges {
 		if e.Status == "" {
@@ -151,7 +150,11 @@ func labTargets(file string) (status.Targets, error) {
 // stackOutputs are the stack outputs status reads (program.Deploy).
 type stackOutputs struct {
 	IngestURL string `json:"ingestUrl"`
-	Edges     map[string]struct {
+	// Recordings is there when the stack records.
+	Recordings *struct {
+		StatusURL string `json:"statusUrl"`
+	} `json:"recordings"`
+	Edges map[string]struct {
 		Region  string `json:"region"`
 		Address string `json:"address"`
 	} `json:"edges"`
@@ -187,10 +190,10 @@ func stackTargets(name string, st *blueprint.Stack, outputJSON []byte) (status.T
 		Name:           name,
 		Stream:         blueprint.Stream(st.Settings.Stream),
 		PlannedViewers: st.Plan.Viewers,
-		Origin: status.OriginTarget{
-			StatURL:       blueprint.StatURL(u.Hostname()),
-			RecordingsURL: blueprint.RecordingsURL(u.Hostname()),
-		},
+		Origin:         status.OriginTarget{StatURL: blueprint.StatURL(u.Hostname())},
+	}
+	if out.Recordings != nil {
+		t.Origin.RecordingsURL = out.Recordings.StatusURL
 	}
 	perEdge := map[string]int{}
 	for _, r := range st.Plan.Regions {

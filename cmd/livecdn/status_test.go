@@ -23,7 +23,8 @@ func runStatusForTest(t *testing.T, args ...string) (stdout, stderr string, err 
 // animeconOutputs is `pulumi stack output --json` of a deployed animecon
 // (documentation addresses), with edges listed or left out.
 func animeconOutputs(edges ...string) string {
-	out := map[string]any{"ingestUrl": "rtmp://203.0.113.5:1935/live/con-main", "streamKey": "[secret]"}
+	out := map[string]any{"ingestUrl": "rtmp://203.0.113.5:1935/live/con-main", "streamKey": "[secret]",
+		"recordings": map[string]string{"bucket": "team-recordings", "statusUrl": blueprint.RecordingsStatusURL("203.0.113.5")}}
 	es := map[string]any{}
 	for i, e := range edges {
 		es[e] = map[string]string{"region": e[:4], "address": fmt.Sprintf("203.0.113.%d", 10+i), "hlsUrl": "x", "healthUrl": "y"}
@@ -49,7 +50,7 @@ func TestStackTargetsPairOutputsWithThePlan(t *testing.T) {
 	tg, err := stackTargets("animecon", st, []byte(animeconOutputs(animeconEdges...)))
 	require.NoError(t, err)
 	require.Equal(t, "http://203.0.113.5:8080/stat", tg.Origin.StatURL)
-	require.Equal(t, "http://203.0.113.5:8080/recordings.json", tg.Origin.RecordingsURL)
+	require.Equal(t, "http://203.0.113.5:8080/recordings.json", tg.Origin.RecordingsURL, "from the recordings output")
 	require.Equal(t, 2000, tg.PlannedViewers)
 	require.Len(t, tg.Edges, 6)
 	require.Equal(t, status.EdgeTarget{

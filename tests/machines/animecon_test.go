@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/livecdn/livecdn/blueprint"
 	"github.com/livecdn/livecdn/config"
 	"github.com/livecdn/livecdn/nginx"
+	"github.com/livecdn/livecdn/rehearsal"
 	"github.com/livecdn/livecdn/tests/internal/browser"
 )
 
@@ -47,12 +49,28 @@ func TestAnimeconPlayerFailsOverBetweenRegions(t *testing.T) {
 	first, second := machine(t, r, s.Edges[0].Region+"-1"), machine(t, r, s.Edges[1].Region+"-1")
 
 	for _, e := range []string{first.Health, second.Health} {
-		eventually(t, e+" answers 503 before a stream", healTimeout, wantStatus(r, e, 503))
+		eventually(t, e+" answers 503 before a stream", healTimeout, wantStatus(t, r, e, 503))
 	}
-	publishAsTheREADMESays(t, r)
+	// Over RTMPS on 443, by the ingest name the certificate covers.
+	publishAsTheREADMESays(t, r, true)
 	for _, e := range []string{first.Health, second.Health} {
-		eventually(t, e+" turns 200", healTimeout, wantStatus(r, e, 200))
+		eventually(t, e+" turns 200", healTimeout, wantStatus(t, r, e, 200))
 	}
+
+	// Viewers are on HTTPS: plain HTTP redirects there, except /healthz,
+	// which load balancers' monitors probe.
+	region := blueprint.RegionHost(s.Domain, first.Region)
+	client := viewerClient(t, r)
+	resp, err := get(context.Background(), client, blueprint.PlayerURL(blueprint.HTTP, region))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusMovedPermanently, resp.StatusCode)
+	require.Equal(t, blueprint.PlayerURL(blueprint.HTTPS, region), resp.Header.Get("Location"))
+	resp, err = get(context.Background(), client, blueprint.HealthURL(blueprint.HTTP, region))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "/healthz answers on plain HTTP too")
+	resp, err = get(context.Background(), client, blueprint.PlayerURL(blueprint.HTTPS, region))
+	require.NoError(t, err)
+	require.Equal(t, "HTTP/2.0", resp.Proto, "HTTPS speaks HTTP/2")
 	eventually(t, "the region's name plays", healTimeout,
 		playsAt(r, blueprint.PlaylistURL(blueprint.SchemeOf(s), blueprint.RegionHost(s.Domain, first.Region), blueprint.Stream(s.Stream)), "1280x720"))
 
@@ -64,6 +82,9 @@ func TestAnimeconPlayerFailsOverBetweenRegions(t *testing.T) {
 		// The page loads hls.js from a public CDN the namespace cannot reach;
 		// the browser gets the same pinned file, integrity-checked.
 		Serve: map[string]string{nginx.PublicHLSJS().Src: hlsJS(t)},
+		// The stack's certificate, from the rehearsal's CA, which Chromium
+		// takes like one from a public CA.
+		TrustSPKI: []string{leafSPKI(t, r, region)},
 	})
 	home := blueprint.BaseURL(blueprint.SchemeOf(s), blueprint.RegionHost(s.Domain, first.Region))
 	require.NoError(t, chromedp.Run(page, chromedp.Navigate(blueprint.PlayerURL(blueprint.SchemeOf(s), blueprint.RegionHost(s.Domain, first.Region)))))
@@ -97,6 +118,21 @@ func TestAnimeconPlayerFailsOverBetweenRegions(t *testing.T) {
 	t.Logf("failover: %s powered off, then the picture stood still for at most %v; 4 s played on %s %v after the power-off",
 		first.Name, freeze.Longest().Round(100*time.Millisecond), second.Name, time.Since(off).Round(100*time.Millisecond))
 	browser.Screenshot(t, page, "artifacts", "animecon-player-failover.png")
+}
+
+// leafSPKI is the SPKI hash of the certificate host serves, checked against
+// the rehearsal's CA first.
+func leafSPKI(t *testing.T, r *rehearsal.Rehearsal, host string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client := viewerClient(t, r)
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, blueprint.PlayerURL(blueprint.HTTPS, host), nil)
+	require.NoError(t, err)
+	resp, err := client.Do(req)
+	require.NoError(t, err, "%s serves a certificate the rehearsal's CA signed", host)
+	resp.Body.Close()
+	return browser.SPKIHash(resp.TLS.PeerCertificates[0])
 }
 
 // hlsJS is the pinned hls.js `make hlsjs` fetched.

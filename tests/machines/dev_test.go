@@ -31,7 +31,7 @@ func TestDevStack(t *testing.T) {
 	origin, edge := machine(t, r, blueprint.OriginName), machine(t, r, "ams3-1")
 
 	// Before a stream, the edge runs livecdn's config and says it has none.
-	eventually(t, "the edge answers 503 before a stream", healTimeout, wantStatus(r, edge.Health, 503))
+	eventually(t, "the edge answers 503 before a stream", healTimeout, wantStatus(t, r, edge.Health, 503))
 
 	// The firewall the program declares, on the VMs' packets.
 	rtmp := net.JoinHostPort(origin.Address, strconv.Itoa(blueprint.RTMPPort))
@@ -64,8 +64,8 @@ func TestDevStack(t *testing.T) {
 	byoBootstrapIsIdempotent(t, r, netip.MustParseAddr(origin.Address))
 
 	// The README's publish command, from the encoder's address.
-	encoder := publishAsTheREADMESays(t, r)
-	eventually(t, "the edge's /healthz turns 200", healTimeout, wantStatus(r, edge.Health, 200))
+	encoder := publishAsTheREADMESays(t, r, false)
+	eventually(t, "the edge's /healthz turns 200", healTimeout, wantStatus(t, r, edge.Health, 200))
 	eventually(t, "the edge's playlist plays at the published size", healTimeout, playsAt(r, edge.HLS, "1280x720"))
 
 	// What `livecdn status` reads, as shipped: the exporters and the status
@@ -108,8 +108,8 @@ func TestDevStack(t *testing.T) {
 		}
 		return conn.Close()
 	})
-	publishAsTheREADMESays(t, r)
-	eventually(t, "the edge serves the stream again, untouched", 2*healTimeout, wantStatus(r, edge.Health, 200))
+	publishAsTheREADMESays(t, r, false)
+	eventually(t, "the edge serves the stream again, untouched", 2*healTimeout, wantStatus(t, r, edge.Health, 200))
 	eventually(t, "and it plays", healTimeout, playsAt(r, edge.HLS, "1280x720"))
 	t.Logf("dev rehearsal: %s", info.Netns)
 }

@@ -11,6 +11,8 @@ package machines
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,25 +106,50 @@ func eventually(t *testing.T, what string, timeout time.Duration, check func(ctx
 	}
 }
 
-// status GETs url from the viewer's address and returns the status code.
-func status(ctx context.Context, r *rehearsal.Rehearsal, url string) (int, error) {
+// viewerClient is a client at the viewer's address that trusts the
+// rehearsal's CA, as a browser trusts a public one, and reports redirects
+// instead of following them.
+func viewerClient(t *testing.T, r *rehearsal.Rehearsal) *http.Client {
+	t.Helper()
 	client := r.Network().HTTPClient(r.ViewerAddress(), 5*time.Second)
+	if ca := r.Info().CAFile; ca != "" {
+		pem, err := os.ReadFile(ca)
+		require.NoError(t, err)
+		pool := x509.NewCertPool()
+		require.True(t, pool.AppendCertsFromPEM(pem), "the rehearsal's CA %s", ca)
+		client.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: pool}
+	}
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return client
+}
+
+// get GETs url as a viewer and returns the response, its body read.
+func get(ctx context.Context, client *http.Client, url string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	_, err = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, err
+	return resp, err
 }
 
-func wantStatus(r *rehearsal.Rehearsal, url string, want int) func(ctx context.Context) error {
+// status GETs url from the viewer's address and returns the status code.
+func status(ctx context.Context, t *testing.T, r *rehearsal.Rehearsal, url string) (int, error) {
+	resp, err := get(ctx, viewerClient(t, r), url)
+	if err != nil {
+		return 0, err
+	}
+	return resp.StatusCode, nil
+}
+
+func wantStatus(t *testing.T, r *rehearsal.Rehearsal, url string, want int) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
-		got, err := status(ctx, r, url)
+		got, err := status(ctx, t, r, url)
 		if err != nil {
 			return err
 		}
@@ -136,8 +163,9 @@ func wantStatus(r *rehearsal.Rehearsal, url string, want int) func(ctx context.C
 // publishAsTheREADMESays runs the README's own ffmpeg publish command, as
 // written, inside the namespace: `pulumi stack output` answers what the
 // stack's outputs would. Routes make the namespace's processes reach the
-// origin from the encoder's address.
-func publishAsTheREADMESays(t *testing.T, r *rehearsal.Rehearsal) *exec.Cmd {
+// origin from the encoder's address. With rtmps, the command publishes to
+// ingestRtmpsUrl instead of ingestUrl, as the README says for RTMPS.
+func publishAsTheREADMESays(t *testing.T, r *rehearsal.Rehearsal, rtmps bool) *exec.Cmd {
 	t.Helper()
 	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
 	require.NoError(t, err)
@@ -145,9 +173,15 @@ func publishAsTheREADMESays(t *testing.T, r *rehearsal.Rehearsal) *exec.Cmd {
 	require.NotNil(t, m, "README.md's ffmpeg publish command")
 	command := string(m[1])
 	info := r.Info()
-	ingestURL := info.Ingest + "/" + info.Stream
-	script := fmt.Sprintf(`pulumi() { case "$*" in *" ingestUrl"*) echo %q;; *" streamKey "*) echo %q;; *) exit 1;; esac; }
-exec %s`, ingestURL, info.StreamKey, command)
+	output, ingestURL := "ingestUrl", info.Ingest+"/"+info.Stream
+	if rtmps {
+		require.Contains(t, string(readme), "`ingestRtmpsUrl` in place of `ingestUrl`", "README.md tells how to publish over RTMPS")
+		require.NotEmpty(t, info.IngestRTMPS, "the stack takes RTMPS")
+		command = strings.ReplaceAll(command, " ingestUrl)", " ingestRtmpsUrl)")
+		output, ingestURL = "ingestRtmpsUrl", info.IngestRTMPS+"/"+info.Stream
+	}
+	script := fmt.Sprintf(`pulumi() { case "$*" in *" %s"*) echo %q;; *" streamKey "*) echo %q;; *) exit 1;; esac; }
+exec %s`, output, ingestURL, info.StreamKey, command)
 	cmd := r.Network().Command(context.Background(), "sh", "-c", script)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := os.Create(filepath.Join(t.TempDir(), "ffmpeg.log"))

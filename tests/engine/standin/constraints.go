@@ -45,6 +45,7 @@ var checks = map[string]func(p props){
 	"digitalocean:index/reservedIp:ReservedIp":                     checkReservedIP,
 	"digitalocean:index/reservedIpAssignment:ReservedIpAssignment": checkReservedIPAssignment,
 	"digitalocean:index/tag:Tag":                                   checkTag,
+	"digitalocean:index/spacesKey:SpacesKey":                       checkSpacesKey,
 	"digitalocean:index/monitorAlert:MonitorAlert":                 checkMonitorAlert,
 	"digitalocean:index/uptimeCheck:UptimeCheck":                   checkUptimeCheck,
 	"digitalocean:index/uptimeAlert:UptimeAlert":                   checkUptimeAlert,
@@ -226,6 +227,38 @@ func checkReservedIPAssignment(p props) {
 func checkTag(p props) {
 	if p.nonEmpty("name") {
 		p.match("name", tagName, "a tag: 1 to 255 of a-z, A-Z, 0-9, :, - and _ (tag/tags.go line 14)")
+	}
+}
+
+// spacesKeyPermissions: TF-DO spaces/resource_spaces_key.go, parseRawGrants,
+// maps exactly these to godo's permissions; any other value is sent as an
+// empty permission, which the API refuses.
+var spacesKeyPermissions = []string{"read", "readwrite", "fullaccess"}
+
+// checkSpacesKey: TF-DO spaces/spaces_entities.go, spacesKeyResourceSchema:
+// "name" Required; "grant" (grants) Optional, each with "bucket" and
+// "permission" Required. A fullaccess grant names no bucket ("In case of a
+// `fullaccess` permission, this value should be an empty string",
+// pulumi-digitalocean's SpacesKeyGrant); any other grant is for one bucket.
+func checkSpacesKey(p props) {
+	p.nonEmpty("name")
+	for _, g := range p.objects("grants") {
+		perm, known := g.str("permission")
+		switch {
+		case !g.has("permission"):
+			g.fail("permission", "missing; one of %s", strings.Join(spacesKeyPermissions, ", "))
+		case known && !slices.Contains(spacesKeyPermissions, perm):
+			g.fail("permission", "%q is not one of %s", perm, strings.Join(spacesKeyPermissions, ", "))
+		}
+		bucket, bucketKnown := g.str("bucket")
+		switch {
+		case !g.has("bucket"):
+			g.fail("bucket", "missing")
+		case known && bucketKnown && perm == "fullaccess" && bucket != "":
+			g.fail("bucket", "%q with fullaccess, which is for every bucket: leave it empty", bucket)
+		case known && bucketKnown && perm != "fullaccess" && bucket == "":
+			g.fail("bucket", "empty with %s: name the bucket", perm)
+		}
 	}
 }
 

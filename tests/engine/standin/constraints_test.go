@@ -49,12 +49,19 @@ func (d *declared) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		out["ipv6Address"] = resource.NewProperty(fmt.Sprintf("2001:db8::%x", d.next))
 	case "digitalocean:index/reservedIp:ReservedIp":
 		out["ipAddress"] = resource.NewProperty("203.0.113.10")
+	case "digitalocean:index/spacesKey:SpacesKey":
+		out["accessKey"] = resource.NewProperty("DO00STANDINACCESSKEY")
+		out["secretKey"] = resource.MakeSecret(resource.NewProperty("standin/Secret+Key0123456789abcdefghijklmnop"))
 	}
 	// Droplet IDs are numbers the firewalls and the reserved IP take.
 	return fmt.Sprint(100000 + d.next), out, nil
 }
 
-func (d *declared) Call(pulumi.MockCallArgs) (resource.PropertyMap, error) {
+func (d *declared) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	if args.Token == "digitalocean:index/getSpacesBucket:getSpacesBucket" {
+		// The team's bucket exists (the program only looks it up).
+		return resource.PropertyMap{"name": args.Args["name"], "region": args.Args["region"]}, nil
+	}
 	return resource.PropertyMap{}, nil
 }
 
@@ -96,6 +103,14 @@ func programInputs(t *testing.T, stackFile string) map[string]map[string]resourc
 	values[config.KeyAlerts] = `{"emails":["ops@standin.livecdn.internal"],"slackChannel":"#ops"}`
 	values[config.KeyAlertsSlackWebhook] = "https://hooks.slack.com/services/T000/B000/standin"
 	secretKeys = append(secretKeys, config.KeyAlertsSlackWebhook)
+	// Every stack records to the team's bucket too, so the Spaces key's constraints meet the program.
+	var stream map[string]any
+	require.NoError(t, json.Unmarshal([]byte(values[config.KeyStream]), &stream))
+	stream["record"] = true
+	rawStream, err := json.Marshal(stream)
+	require.NoError(t, err)
+	values[config.KeyStream] = string(rawStream)
+	values[config.KeyRecordings] = `{"bucket":"standin-recordings","region":"ams3","prefix":"standin"}`
 	d := &declared{byTyp: map[string]map[string]resource.PropertyMap{}}
 	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
 		_, err := program.Deploy(ctx, values, secretKeys)
@@ -151,6 +166,7 @@ func TestEachConstraintRefusesWhatTheProviderWould(t *testing.T) {
 		alert      = "digitalocean:index/monitorAlert:MonitorAlert"
 		uptime     = "digitalocean:index/uptimeCheck:UptimeCheck"
 		upAlert    = "digitalocean:index/uptimeAlert:UptimeAlert"
+		spacesKey  = "digitalocean:index/spacesKey:SpacesKey"
 	)
 	// The resource of each type every case starts from.
 	names := map[string]string{
@@ -158,6 +174,7 @@ func TestEachConstraintRefusesWhatTheProviderWould(t *testing.T) {
 		assignment: "origin-ip-assignment", tag: "edge-tag", record: "dns-ingest", // an A record
 		lb: "dns-lb", pool: "dns-pool-ams3", monitor: "dns-monitor",
 		alert: "alerts-origin-egress", uptime: "alerts-viewers", upAlert: "alerts-viewers-down",
+		spacesKey: "recordings-key",
 	}
 	first := func(typ string) resource.PropertyMap {
 		in, ok := declared[typ][names[typ]]
@@ -194,6 +211,13 @@ func TestEachConstraintRefusesWhatTheProviderWould(t *testing.T) {
 		edit      func(m resource.PropertyMap)
 		want      string
 	}{
+		{"spaces key without a name", spacesKey, func(m resource.PropertyMap) { delete(m, "name") }, "name: missing"},
+		{"spaces key granting write", spacesKey, func(m resource.PropertyMap) { nested(m, "grants", 0, "permission", ptr(str("write"))) },
+			`grants[0].permission: "write" is not one of read, readwrite, fullaccess`},
+		{"spaces key granting readwrite on no bucket", spacesKey, func(m resource.PropertyMap) { nested(m, "grants", 0, "bucket", ptr(str(""))) },
+			"grants[0].bucket: empty with readwrite"},
+		{"spaces key granting fullaccess on one bucket", spacesKey, func(m resource.PropertyMap) { nested(m, "grants", 0, "permission", ptr(str("fullaccess"))) },
+			"with fullaccess, which is for every bucket"},
 		{"droplet without an image", droplet, func(m resource.PropertyMap) { delete(m, "image") }, "image: missing"},
 		{"droplet named like a domain", droplet, func(m resource.PropertyMap) { m["name"] = str("ams3-1.live.example.org") }, "is not a Droplet name"},
 		{"droplet name over 32 characters", droplet, func(m resource.PropertyMap) { m["name"] = str("livecdn-a-very-long-stack-name-ams3-1") }, "is not a Droplet name"},

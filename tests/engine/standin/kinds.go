@@ -83,6 +83,21 @@ var kinds = map[string]map[string]kind{
 		},
 		"digitalocean:index/uptimeCheck:UptimeCheck": {create: uuidID},
 		"digitalocean:index/uptimeAlert:UptimeAlert": {create: uuidID},
+		"digitalocean:index/spacesKey:SpacesKey": {
+			// TF-DO spaces/spaces_entities.go: no field is ForceNew, and
+			// resource_spaces_key.go updates name and grants in place. The
+			// ID is the access key; the secret is Sensitive (a secret
+			// output) and only ever returned at creation.
+			computed: []string{"accessKey", "secretKey", "createdAt"},
+			create: func(s seed, _ resource.PropertyMap) (string, resource.PropertyMap) {
+				access := fmt.Sprintf("DO%018d", s.n(1_000_000_000))
+				return access, resource.PropertyMap{
+					"accessKey": resource.NewProperty(access),
+					"secretKey": resource.MakeSecret(resource.NewProperty(strings.ReplaceAll(s.uuid(), "-", ""))),
+					"createdAt": resource.NewProperty("2026-11-29T00:00:00Z"),
+				}
+			},
+		},
 		"digitalocean:index/tag:Tag": {
 			// A tag cannot be renamed; its ID is its name.
 			replaceOn: []string{"name"},
