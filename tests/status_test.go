@@ -153,3 +153,34 @@ func TestStatusCountsViewersAndShowsAKilledEdge(t *testing.T) {
 	require.NoError(t, correct(r, 1), "the other edges stay correct")
 	require.Equal(t, 2, r.HealthyEdges)
 }
+
+// TestStatusShowsTheRecording: on a lab that records, status reads the
+// origin uploader's status from the lab's JSON, as it reads the stack
+// output recordings.statusUrl: the encoder is recorded and nothing is red.
+func TestStatusShowsTheRecording(t *testing.T) {
+	t.Parallel()
+	bin := buildLivecdn(t)
+	l := recordingLab(t, lab.Options{}, 5*time.Second)
+	line, err := json.Marshal(l.Info())
+	require.NoError(t, err)
+	labFile := filepath.Join(t.TempDir(), "lab.json")
+	require.NoError(t, os.WriteFile(labFile, line, 0o644))
+
+	var r status.Report
+	eventually(t, "status shows the recording", func(ctx context.Context) error {
+		out, err := exec.CommandContext(ctx, bin, "status", "--lab", labFile, "--json").Output()
+		if err != nil {
+			return fmt.Errorf("livecdn status: %w", err)
+		}
+		if err := json.Unmarshal(out, &r); err != nil {
+			return err
+		}
+		if rec := r.Origin.Recording; rec == nil || rec.Recording != 1 {
+			return fmt.Errorf("recording %+v (%s)", rec, r.Origin.RecordingError)
+		}
+		return nil
+	})
+	require.True(t, r.Origin.Publishing)
+	require.Empty(t, r.Origin.Problems, "a recording lab that uploads has nothing red")
+	require.Zero(t, r.Origin.Recording.Failures)
+}

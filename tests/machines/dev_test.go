@@ -82,7 +82,7 @@ func TestDevStack(t *testing.T) {
 	} {
 		eventually(t, "the operator reads "+url, healTimeout, adminBodyContains(r, url, want))
 	}
-	require.NoError(t, wantStatus(r, blueprint.EdgeStatusURL(edge.Address), 403)(context.Background()), "a viewer reading the status document")
+	require.NoError(t, wantStatus(t, r, blueprint.EdgeStatusURL(edge.Address), 403)(context.Background()), "a viewer reading the status document")
 
 	// The origin loses power and boots again (a droplet's power cycle): the
 	// edge pulls again by itself; the encoder, like OBS, reconnects.
