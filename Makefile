@@ -26,6 +26,9 @@ APT_PACKAGES += pebble
 # The origin's recordings uploader and `livecdn recordings` (the lab's
 # --record and its tests run them); curl runs the destroy guard's script.
 APT_PACKAGES += rclone curl
+# `livecdn status` reads the exporters the edges run; the lab runs the
+# nginx exporter beside each edge and the tests run the node exporter.
+APT_PACKAGES += prometheus-node-exporter prometheus-nginx-exporter
 
 # hls.js for the player page, pinned; its SRI hash lives in nginx/player.go.
 HLSJS_VERSION := 1.7.4

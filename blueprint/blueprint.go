@@ -140,6 +140,12 @@ const (
 	RTMPSPort = 443
 	// SSHPort lets admins in.
 	SSHPort = 22
+	// NodeExporterPort serves an edge's prometheus-node-exporter (CPU,
+	// network) to admins; `livecdn status` reads it.
+	NodeExporterPort = 9100
+	// NginxExporterPort serves an edge's prometheus-nginx-exporter
+	// (stub_status as metrics) to admins.
+	NginxExporterPort = 9113
 	// authListen is the origin's loopback-only on_publish/on_play server.
 	authListen = "127.0.0.1:8086"
 	// edgeRTMPListen is the edge-local RTMP server the pulls feed.
@@ -256,6 +262,9 @@ func New(s *config.Settings) (*Stack, error) {
 						RelayToken:     nginx.RelayToken(c.StreamKey),
 						AdminCIDRs:     CIDRs(s.AdminCIDRs),
 						Workers:        workers,
+
+						NodeExporterListen:  ":" + strconv.Itoa(NodeExporterPort),
+						NginxExporterListen: ":" + strconv.Itoa(NginxExporterPort),
 					}
 					if s.HTTPS() {
 						spec.TLS = c.tls()

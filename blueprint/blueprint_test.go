@@ -68,6 +68,8 @@ func TestFirewallRulesAdmitWhatEachRoleNeeds(t *testing.T) {
 			{Protocol: "tcp", Ports: "80", Sources: Anywhere},
 			{Protocol: "tcp", Ports: "443", Sources: Anywhere},
 			{Protocol: "tcp", Ports: "22", Sources: s.AdminCIDRs},
+			{Protocol: "tcp", Ports: "9100", Sources: s.AdminCIDRs}, // node exporter
+			{Protocol: "tcp", Ports: "9113", Sources: s.AdminCIDRs}, // nginx exporter
 			{Protocol: "icmp", Sources: Anywhere},
 		}, e.Inbound, e.Name)
 	}

@@ -50,13 +50,17 @@ func originInbound(s *config.Settings) []Rule {
 }
 
 // edgeInbound admits viewers on HTTP and HTTPS (on a stack without a
-// domain nothing listens on 443) and admins on ssh. RTMP stays closed: the edge's RTMP server
-// listens on loopback only.
+// domain nothing listens on 443), and admins on ssh and the exporters'
+// ports, which `livecdn status` reads (the status document on port 80 is
+// limited to admins by nginx itself). RTMP stays closed: the edge's RTMP
+// server listens on loopback only.
 func edgeInbound(s *config.Settings) []Rule {
 	return []Rule{
 		tcp(HTTPPort, Anywhere),
 		tcp(HTTPSPort, Anywhere),
 		tcp(SSHPort, s.AdminCIDRs),
+		tcp(NodeExporterPort, s.AdminCIDRs),
+		tcp(NginxExporterPort, s.AdminCIDRs),
 		icmp,
 	}
 }

@@ -101,3 +101,26 @@ func StatURL(host string) string {
 func RecordingsStatusURL(host string) string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(StatPort)) + nginx.RecordStatusPath
 }
+
+// EdgeStatusURL is an edge's status document (viewers, segment age, relay
+// state), open to admins only. Plain HTTP on purpose: status reaches edges
+// by address, which no certificate covers.
+func EdgeStatusURL(host string) string {
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(HTTPPort)) + nginx.EdgeStatusPath
+}
+
+// EdgeHealthURL is an edge's health check by address over plain HTTP, which
+// answers it with or without TLS.
+func EdgeHealthURL(host string) string {
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(HTTPPort)) + nginx.HealthPath
+}
+
+// NodeExporterURL is an edge's prometheus-node-exporter metrics, admins only.
+func NodeExporterURL(host string) string {
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(NodeExporterPort)) + "/metrics"
+}
+
+// NginxExporterURL is an edge's prometheus-nginx-exporter metrics, admins only.
+func NginxExporterURL(host string) string {
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(NginxExporterPort)) + "/metrics"
+}

@@ -115,10 +115,12 @@ type Info struct {
 	IngestRTMPS string `json:"ingestRtmps,omitempty"`
 	// CA is the PEM file of the CA that signed the lab's certificate, with
 	// Options.TLS: `curl --cacert CA`.
-	CA         string     `json:"ca,omitempty"`
-	Stream     string     `json:"stream"`
-	StreamKey  string     `json:"streamKey"`
-	OriginStat string     `json:"originStat"`
+	CA         string `json:"ca,omitempty"`
+	Stream     string `json:"stream"`
+	StreamKey  string `json:"streamKey"`
+	OriginStat string `json:"originStat"`
+	// Renditions says the origin runs the lab's ABR ladder (LabStream).
+	Renditions bool       `json:"renditions"`
 	Origin     NodeInfo   `json:"origin"`
 	Edges      []EdgeInfo `json:"edges"`
 	// Recordings is the bucket the origin uploads to, with Options.Record.
@@ -140,6 +142,11 @@ type EdgeInfo struct {
 	Player string `json:"player"`
 	Health string `json:"health"`
 	PID    int    `json:"pid"`
+	// Status is the edge's status document (nginx.EdgeStatusPath), on HTTP.
+	Status string `json:"status"`
+	// NginxExporter is its prometheus-nginx-exporter's metrics; empty when
+	// Debian's exporter is not installed.
+	NginxExporter string `json:"nginxExporter,omitempty"`
 }
 
 // Lab is a running CDN. Close stops it and removes its files.
@@ -171,6 +178,8 @@ type node struct {
 	dir    string
 	layout nginx.Layout
 	proc   *process
+	// helpers run beside an edge's nginx: its status script and exporter.
+	helpers []*process
 }
 
 // Start renders and starts every node, publishes the source and returns once
@@ -410,6 +419,7 @@ func (l *Lab) startOrigin() error {
 	l.info.Stream = l.stream.Name
 	l.info.StreamKey = l.key
 	l.info.OriginStat = fmt.Sprintf("http://%s/stat", spec.StatListen)
+	l.info.Renditions = l.opts.Renditions
 	return nil
 }
 
@@ -420,6 +430,7 @@ type edgeAddrs struct {
 	httpListen  string
 	rtmpListen  string
 	httpsListen string // with TLS only
+	exporter    string // prometheus-nginx-exporter
 }
 
 // base is the edge's URL as viewers' players reach it.
@@ -439,7 +450,7 @@ func planEdges(n int, https bool) ([]edgeAddrs, error) {
 	edges := make([]edgeAddrs, n)
 	for i := range edges {
 		addr := fmt.Sprintf("127.0.0.%d", i+2)
-		ports, err := freePorts(addr, 3)
+		ports, err := freePorts(addr, 4)
 		if err != nil {
 			return nil, err
 		}
@@ -448,6 +459,7 @@ func planEdges(n int, https bool) ([]edgeAddrs, error) {
 			host:       addr,
 			httpListen: hostPort(addr, ports[0]),
 			rtmpListen: hostPort(addr, ports[1]),
+			exporter:   hostPort(addr, ports[3]),
 		}
 		if https {
 			edges[i].httpsListen = hostPort(addr, ports[2])
@@ -511,13 +523,19 @@ func (l *Lab) startEdge(e edgeAddrs, candidates []string) error {
 		return err
 	}
 	l.edges = append(l.edges, n)
+	exporter, err := l.startEdgeStatus(n, spec, e.httpBase(), e.exporter)
+	if err != nil {
+		return err
+	}
 	base := e.base()
 	l.info.Edges = append(l.info.Edges, EdgeInfo{
-		Name:   name,
-		HTTP:   e.httpBase(),
-		HLS:    base + l.stream.PlaylistPath(),
-		Player: base + "/",
-		Health: base + "/healthz",
+		Name:          name,
+		HTTP:          e.httpBase(),
+		HLS:           base + l.stream.PlaylistPath(),
+		Player:        base + "/",
+		Health:        base + "/healthz",
+		Status:        e.httpBase() + nginx.EdgeStatusPath,
+		NginxExporter: exporter,
 	})
 	return nil
 }
@@ -669,6 +687,9 @@ func (l *Lab) close() error {
 	for _, e := range l.edges {
 		if e.proc != nil {
 			e.proc.stop(ctx)
+		}
+		for _, h := range e.helpers {
+			h.stop(ctx)
 		}
 	}
 	if l.origin != nil && l.origin.proc != nil {

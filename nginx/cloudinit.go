@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/netip"
 	"path"
 	"regexp"
 	"slices"
@@ -25,6 +26,10 @@ const (
 	nginxDropInPath  = "/etc/systemd/system/nginx.service.d/livecdn.conf"
 	sysctlConfPath   = "/etc/sysctl.d/60-livecdn.conf"
 	nftablesConfPath = "/etc/nftables.conf"
+
+	edgeStatusUnitPath        = "/etc/systemd/system/" + EdgeStatusUnit
+	nodeExporterDefaultsPath  = "/etc/default/prometheus-node-exporter"
+	nginxExporterDefaultsPath = "/etc/default/prometheus-nginx-exporter"
 )
 
 // MetadataAddress is the cloud's metadata service, where DigitalOcean (like
@@ -122,6 +127,11 @@ type dropletView struct {
 	// service: on droplets, whose user data holds secrets. Never on a
 	// bring-your-own origin, whose packet filter is its owner's.
 	MetadataGuard bool
+
+	// Edges: the status document's service (its unit, command line and
+	// the one directory it writes) and what the exporters listen on.
+	StatusUnit, StatusExec, StatusDir     string
+	NodeExporterListen, NginxExporterArgs string
 
 	// Set by renderUserData, so the templates name what the Go code writes.
 	ApplyScript, SysctlConfPath, NginxDropInPath, NftablesConfPath string
@@ -236,6 +246,8 @@ func RenderEdgeUserData(spec EdgeSpec, site []SiteFile) (string, error) {
 		}
 	}
 	p.site(site)
+	p.exporterListen("NodeExporterListen", spec.NodeExporterListen)
+	p.exporterListen("NginxExporterListen", spec.NginxExporterListen)
 	if err := errors.Join(confErr, p.err("edge droplet")); err != nil {
 		return "", fmt.Errorf("edge %q user data: %w", spec.Name, err)
 	}
@@ -258,6 +270,12 @@ func RenderEdgeUserData(spec EdgeSpec, site []SiteFile) (string, error) {
 		ClearMarkers:  "rm -f " + l.HLSDir + "/*.live " + l.HLSDir + "/*.attach",
 		RefuseReload:  refuseReload,
 		MetadataGuard: true,
+
+		StatusUnit:         EdgeStatusUnit,
+		StatusExec:         strings.Join(append([]string{path.Join(l.LibDir, EdgeStatusScriptName)}, EdgeStatusArgs(spec)...), " "),
+		StatusDir:          l.HLSDir,
+		NodeExporterListen: spec.NodeExporterListen,
+		NginxExporterArgs:  strings.Join(NginxExporterArgs(stubStatusURL(spec.HTTPListen), spec.NginxExporterListen), " "),
 	}
 	mounts := []mountEntry{{
 		"tmpfs", l.HLSDir, "tmpfs",
@@ -268,14 +286,31 @@ func RenderEdgeUserData(spec EdgeSpec, site []SiteFile) (string, error) {
 		// Run by nginx's worker from exec_publish; see RelayMarkerScript.
 		Path: path.Join(l.LibDir, RelayMarker), Owner: "root:root", Permissions: "0755", Defer: true,
 		Content: RelayMarkerScript(),
+	}, {
+		Path: path.Join(l.LibDir, EdgeStatusScriptName), Owner: "root:root", Permissions: "0755", Defer: true,
+		Content: EdgeStatusScript(),
 	}}
+	for _, f := range []struct{ path, template string }{
+		{edgeStatusUnitPath, "edge-status.service.tmpl"},
+		{nodeExporterDefaultsPath, "node-exporter.default.tmpl"},
+		{nginxExporterDefaultsPath, "nginx-exporter.default.tmpl"},
+	} {
+		content, err := execute(f.template, view)
+		if err != nil {
+			return "", fmt.Errorf("edge %q user data: %w", spec.Name, err)
+		}
+		files = append(files, writeFile{Path: f.path, Owner: "root:root", Permissions: "0644", Defer: true, Content: content})
+	}
 	files = append(files, tlsFiles(l, spec.TLS)...)
 	for _, f := range site {
 		files = append(files, writeFile{
 			Path: path.Join(l.WebRoot, f.Path), Owner: "root:root", Permissions: "0644", Defer: true, Content: f.Content,
 		})
 	}
-	cfg, err := buildCloudConfig(view, conf, []string{"libnginx-mod-rtmp", "nginx"}, mounts, files)
+	// Debian's exporters, which `livecdn status` reads; python3 (for the
+	// status script) comes with cloud-init itself.
+	packages := []string{"libnginx-mod-rtmp", "nginx", "prometheus-nginx-exporter", "prometheus-node-exporter"}
+	cfg, err := buildCloudConfig(view, conf, packages, mounts, files)
 	if err != nil {
 		return "", fmt.Errorf("edge %q user data: %w", spec.Name, err)
 	}
@@ -411,6 +446,32 @@ func (p *problems) belowEphemeral(field, addr string) {
 	if ap.Port() >= ephemeralPortsFrom {
 		p.add(field, addr, "listen below port %d on a droplet: ports from there up are handed out to outgoing connections", ephemeralPortsFrom)
 	}
+}
+
+// exporterListen checks an exporter's listen address: a port or ADDR:PORT,
+// as the exporters' --web.listen-address takes it.
+func (p *problems) exporterListen(field, addr string) {
+	ap, err := parseListen(strings.TrimPrefix(addr, ":"))
+	switch {
+	case err != nil:
+		p.add(field, addr, "use :PORT (every address; the cloud firewall admits admins only) or ADDR:PORT, e.g. :9100")
+	case ap.Port() >= ephemeralPortsFrom:
+		p.add(field, addr, "listen below port %d on a droplet: ports from there up are handed out to outgoing connections", ephemeralPortsFrom)
+	}
+}
+
+// stubStatusURL is where the nginx exporter on the edge reads stub_status:
+// the plain HTTP server, over loopback when it listens on every address.
+func stubStatusURL(httpListen string) string {
+	ap, err := parseListen(httpListen)
+	if err != nil {
+		return "" // the nginx.conf renderer reports it
+	}
+	host := ap.Addr()
+	if host.IsUnspecified() {
+		host = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	return "http://" + netip.AddrPortFrom(host, ap.Port()).String() + "/stub_status"
 }
 
 func (p *problems) site(site []SiteFile) {

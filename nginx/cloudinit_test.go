@@ -57,6 +57,8 @@ func TestEdgeUserDataRejectsDropletMismatches(t *testing.T) {
 		{name: "web root with a space", mutate: func(s *EdgeSpec) { s.Layout.WebRoot = "/var/www/live cdn" }, want: `Layout.WebRoot: "/var/www/live cdn"`},
 		{name: "http port in the ephemeral range", mutate: func(s *EdgeSpec) { s.HTTPListen = "10240" }, want: `HTTPListen: "10240"`},
 		{name: "rtmp port in the ephemeral range", mutate: func(s *EdgeSpec) { s.RTMPListen = "127.0.0.1:19350" }, want: `RTMPListen: "127.0.0.1:19350"`},
+		{name: "no node exporter address", mutate: func(s *EdgeSpec) { s.NodeExporterListen = "" }, want: `NodeExporterListen: ""`},
+		{name: "nginx exporter port in the ephemeral range", mutate: func(s *EdgeSpec) { s.NginxExporterListen = ":19113" }, want: `NginxExporterListen: ":19113"`},
 		{name: "absolute site path", mutateSite: site(SiteFile{Path: "/etc/passwd"}), want: `site[0].Path: "/etc/passwd"`},
 		{name: "site path leaving the web root", mutateSite: site(SiteFile{Path: "index.html"}, SiteFile{Path: "../../etc/cron.d/x"}), want: `site[1].Path: "../../etc/cron.d/x"`},
 		{name: "site path dot", mutateSite: site(SiteFile{Path: "."}), want: `site[0].Path: "."`},

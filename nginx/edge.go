@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"path"
 	"regexp"
+	"strings"
 )
 
 // EdgeSpec is everything an edge's nginx.conf depends on. It holds nothing
@@ -60,11 +61,29 @@ type EdgeSpec struct {
 	// (mostly with TLS). With more than one, /stat is not served: rtmp_stat
 	// answers from whichever worker takes the request.
 	Workers int
+
+	// NodeExporterListen and NginxExporterListen are where Debian's
+	// prometheus-node-exporter and prometheus-nginx-exporter listen on a
+	// droplet, e.g. ":9100" and ":9113" (every address: the cloud firewall
+	// admits only admins). Required by RenderEdgeUserData, unused by
+	// RenderEdgeConf.
+	NodeExporterListen, NginxExporterListen string
 }
 
 // MaxEdgeWorkers bounds EdgeSpec.Workers: more processes than that buy an
 // edge nothing on the droplet sizes livecdn uses.
 const MaxEdgeWorkers = 16
+
+// RelayPageURL is the pageUrl an edge's static pulls present to the origin,
+// which rtmp_stat shows as the relay session's pageurl: how status tells
+// which edge a relay feeds.
+func RelayPageURL(edge string) string { return "livecdn-edge:" + edge }
+
+// EdgeOfRelay reads the edge's name back from a relay session's pageurl; ok
+// is false for sessions that are not an edge's pull.
+func EdgeOfRelay(pageURL string) (edge string, ok bool) {
+	return strings.CutPrefix(pageURL, "livecdn-edge:")
+}
 
 // RelayMarker is the file name of RelayMarkerScript under Layout.LibDir.
 const RelayMarker = "relay-marker"
@@ -114,6 +133,8 @@ type edgeView struct {
 	HTTPSRedirect string
 	// CORSDomainPattern matches CORSDomain's origins, as an nginx map regex.
 	CORSDomainPattern string
+	// RelayPageURL is RelayPageURL(Name).
+	RelayPageURL string
 }
 
 type edgePull struct{ URL, Name string }
@@ -192,7 +213,7 @@ func (spec EdgeSpec) view() (edgeView, error) {
 	view := edgeView{
 		EdgeSpec: spec, HLSRoot: path.Dir(l.HLSDir),
 		SegmentMaxAge: s.PlaylistSeconds, MarkerWait: 5 * s.FragmentSeconds,
-		TLSFiles: tlsFiles,
+		TLSFiles: tlsFiles, RelayPageURL: RelayPageURL(spec.Name),
 	}
 	if spec.TLS != nil {
 		view.HTTPSRedirect = httpsRedirect(spec.HTTPSListen)

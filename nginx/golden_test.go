@@ -97,6 +97,7 @@ func TestGolden(t *testing.T) {
 				for _, f := range c.site {
 					require.Equal(t, f.Content, ud.file(t, c.edge.Layout.WebRoot+"/"+f.Path).Content)
 				}
+				edgeStatusVerify(t, tools, ud, *c.edge)
 			}
 		})
 	}

@@ -36,6 +36,10 @@ var templates = template.Must(template.New("livecdn").
 		"recordRemote":     func() string { return RecordRemote },
 		"recordStatusPath": func() string { return RecordStatusPath },
 		"recordStatusFile": func() string { return RecordStatusFile },
+
+		"accessLogFile":  func() string { return AccessLogFile },
+		"edgeStatusPath": func() string { return EdgeStatusPath },
+		"edgeStatusFile": func() string { return EdgeStatusFile },
 	}).
 	ParseFS(templateFS, "templates/*.tmpl"))
 

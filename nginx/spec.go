@@ -121,6 +121,19 @@ func (s Stream) StreamName(r Rendition) string {
 	return s.Name + "_" + r.Name
 }
 
+// PulledStreams are the streams every edge pulls from the origin: one per
+// rendition (on LadderApp), or the encoder's own stream (on IngestApp).
+func (s Stream) PulledStreams() []string {
+	if len(s.Renditions) == 0 {
+		return []string{s.Name}
+	}
+	out := make([]string, len(s.Renditions))
+	for i, r := range s.Renditions {
+		out[i] = s.StreamName(r)
+	}
+	return out
+}
+
 // Playlist is the file name of the playlist viewers open: the master playlist
 // when there are renditions, the media playlist otherwise.
 func (s Stream) Playlist() string {

@@ -76,6 +76,9 @@ func exampleEdge(name string) EdgeSpec {
 		Stream:         exampleStream(),
 		RelayToken:     RelayToken(exampleStreamKey),
 		AdminCIDRs:     []string{"203.0.113.0/28"},
+
+		NodeExporterListen:  ":9100",
+		NginxExporterListen: ":9113",
 	}
 }
 

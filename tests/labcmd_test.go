@@ -66,6 +66,9 @@ func TestLabCommandPrintsOneJSONLineAndCleansUp(t *testing.T) {
 		require.NoError(t, err)
 		assert.Contains(t, string(js), "stand-in")
 		assert.Equal(t, 200, lab.Status(ctx, e.Health))
+		// What `livecdn status --lab` reads, served to the lab's admins (loopback).
+		assert.Equal(t, e.HTTP+nginx.EdgeStatusPath, e.Status)
+		assert.Regexp(t, `^http://127\.0\.0\.\d+:\d+/metrics$`, e.NginxExporter)
 		pids = append(pids, e.PID)
 	}
 	for _, pid := range pids {

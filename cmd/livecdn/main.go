@@ -1,7 +1,8 @@
 // Command livecdn is the operators' tool for the livecdn CDN: it runs the whole
 // CDN locally (lab), plans capacity and cost for an event stack (plan),
-// renders what a stack would ship to its machines (render), and orders or
-// stores the certificate of a stack with a domain (cert).
+// renders what a stack would ship to its machines (render), orders or
+// stores the certificate of a stack with a domain (cert), and shows a running
+// CDN's state (status).
 package main
 
 import (
@@ -31,6 +32,7 @@ var commands = map[string]command{
 	"recordings": {summary: "list an event's recording chunks and download them as one MP4", run: runRecordings},
 	"render":     {summary: "write every file a stack ships to its machines, for review", run: runRender},
 	"rehearse":   {summary: "boot a stack's machines as local VMs from their exact user data", run: runRehearse},
+	"status":     {summary: "show edges, origin and totals against the plan, live (--watch) or as JSON", run: runStatus},
 	"viewers":    {summary: "count an edge's viewers from its access log", run: runViewers},
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"time"
 
 	"github.com/livecdn/livecdn/nginx"
@@ -25,8 +26,8 @@ func runViewers(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
-	logPath := fs.String("log", "/var/log/nginx/access.log", "the edge's access log")
-	window := fs.Duration("window", time.Minute, "count viewers active within this window")
+	logPath := fs.String("log", path.Join(nginx.ProductionLayout().LogDir, nginx.AccessLogFile), "the edge's access log")
+	window := fs.Duration("window", nginx.ViewerWindow, "count viewers active within this window (what the edge-status script and `livecdn status` use)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -65,6 +68,22 @@ func TestDevStack(t *testing.T) {
 	eventually(t, "the edge's /healthz turns 200", healTimeout, wantStatus(t, r, edge.Health, 200))
 	eventually(t, "the edge's playlist plays at the published size", healTimeout, playsAt(r, edge.HLS, "1280x720"))
 
+	// What `livecdn status` reads, as shipped: the exporters and the status
+	// document answer the operator, and the firewall keeps viewers out.
+	for _, port := range []int{blueprint.NodeExporterPort, blueprint.NginxExporterPort} {
+		addr := net.JoinHostPort(edge.Address, strconv.Itoa(port))
+		wantDropped(t, r, r.ViewerAddress(), addr, "a viewer reading an edge's exporter")
+		wantOpen(t, r, r.AdminAddress(), addr, "the operator reading an edge's exporter")
+	}
+	for url, want := range map[string]string{
+		blueprint.NodeExporterURL(edge.Address):  "\nnode_network_transmit_bytes_total{",
+		blueprint.NginxExporterURL(edge.Address): "\nnginx_up 1\n",
+		blueprint.EdgeStatusURL(edge.Address):    `"edge": "ams3-1"`,
+	} {
+		eventually(t, "the operator reads "+url, healTimeout, adminBodyContains(r, url, want))
+	}
+	require.NoError(t, wantStatus(t, r, blueprint.EdgeStatusURL(edge.Address), 403)(context.Background()), "a viewer reading the status document")
+
 	// The origin loses power and boots again (a droplet's power cycle): the
 	// edge pulls again by itself; the encoder, like OBS, reconnects.
 	vm := r.VM(blueprint.OriginName)
@@ -93,6 +112,31 @@ func TestDevStack(t *testing.T) {
 	eventually(t, "the edge serves the stream again, untouched", 2*healTimeout, wantStatus(t, r, edge.Health, 200))
 	eventually(t, "and it plays", healTimeout, playsAt(r, edge.HLS, "1280x720"))
 	t.Logf("dev rehearsal: %s", info.Netns)
+}
+
+// adminBodyContains GETs url from the operator's address and wants 200 and
+// a body containing want.
+func adminBodyContains(r *rehearsal.Rehearsal, url, want string) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		client := r.Network().HTTPClient(r.AdminAddress(), 5*time.Second)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			return fmt.Errorf("GET %s = %d, want 200 with %q", url, resp.StatusCode, want)
+		}
+		return nil
+	}
 }
 
 // byoBootstrapIsIdempotent runs, on the origin VM, the bootstrap a
