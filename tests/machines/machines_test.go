@@ -117,7 +117,9 @@ func viewerClient(t *testing.T, r *rehearsal.Rehearsal) *http.Client {
 		require.NoError(t, err)
 		pool := x509.NewCertPool()
 		require.True(t, pool.AppendCertsFromPEM(pem), "the rehearsal's CA %s", ca)
-		client.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: pool}
+		tr := client.Transport.(*http.Transport)
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+		tr.ForceAttemptHTTP2 = true // as browsers do; Go turns it off with a TLS config of its own
 	}
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return client
