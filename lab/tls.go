@@ -2,16 +2,10 @@ package lab
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livecdn/livecdn/internal/throwaway"
 	"github.com/livecdn/livecdn/nginx"
 )
 
@@ -38,77 +33,31 @@ type labPKI struct {
 	leaf   nginx.TLS
 }
 
-// newPKI makes an ECDSA P-256 CA in dir and a leaf for localhost and ips.
+// newPKI makes a CA in dir (CAFile) and a leaf for localhost and ips.
 func newPKI(dir string, ips []net.IP) (labPKI, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return labPKI{}, fmt.Errorf("lab CA key: %w", err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "livecdn lab CA " + filepath.Base(dir)},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(certValidity),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		MaxPathLenZero:        true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	ca, err := throwaway.NewCA("livecdn lab CA " + filepath.Base(dir))
 	if err != nil {
 		return labPKI{}, fmt.Errorf("lab CA: %w", err)
 	}
-	ca, err := x509.ParseCertificate(caDER)
+	names := []string{"localhost"}
+	for _, ip := range ips {
+		names = append(names, ip.String())
+	}
+	leaf, err := ca.Issue(names, time.Now().Add(certValidity))
 	if err != nil {
-		return labPKI{}, fmt.Errorf("lab CA: %w", err)
+		return labPKI{}, fmt.Errorf("lab certificate: %w", err)
 	}
-
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return labPKI{}, fmt.Errorf("lab leaf key: %w", err)
-	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "livecdn lab"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  ips,
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(certValidity),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &leafKey.PublicKey, caKey)
-	if err != nil {
-		return labPKI{}, fmt.Errorf("lab leaf: %w", err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(leafKey)
-	if err != nil {
-		return labPKI{}, fmt.Errorf("lab leaf key: %w", err)
-	}
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
 	pki := labPKI{
-		ca:     ca,
+		ca:     ca.Certificate(),
 		caPath: filepath.Join(dir, CAFile),
-		leaf: nginx.TLS{
-			// As Let's Encrypt's fullchain.pem: the leaf, then its issuer.
-			Chain: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER})) + string(caPEM),
-			Key:   string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})),
-		},
+		// As Let's Encrypt's fullchain.pem: the leaf, then its issuer.
+		leaf: nginx.TLS{Chain: leaf.Chain, Key: leaf.Key},
 	}
-	if err := os.WriteFile(pki.caPath, caPEM, 0o644); err != nil {
+	if err := os.WriteFile(pki.caPath, []byte(ca.PEM()), 0o644); err != nil {
 		return labPKI{}, fmt.Errorf("lab CA: %w", err)
 	}
-	trustLabCA(ca)
+	trustLabCA(pki.ca)
 	return pki, nil
-}
-
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		panic(err) // crypto/rand does not fail on Linux
-	}
-	return n
 }
 
 // writeTLS puts a node's certificate and key where its layout says.

@@ -54,6 +54,9 @@ func NewCA(name string) (*CA, error) {
 	return &CA{cert: cert, key: key, pem: encode("CERTIFICATE", der)}, nil
 }
 
+// Certificate is the CA certificate, for a verifier's roots.
+func (ca *CA) Certificate() *x509.Certificate { return ca.cert }
+
 // PEM is the CA certificate, for curl --cacert, ffmpeg or a Go client's pool.
 func (ca *CA) PEM() string { return ca.pem }
 
