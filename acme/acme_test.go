@@ -61,7 +61,9 @@ func TestObtain(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, second.Registered, "the stored account is reused")
 	require.Equal(t, account, second.Account)
-	require.Equal(t, 4, env.TXTCreated())
+	// A second certificate; the CA may have reused the first order's valid
+	// authorizations (Let's Encrypt keeps them for 30 days), so how many TXT
+	// records it took is the CA's choice.
 	require.NotEqual(t, first.ChainPEM, second.ChainPEM)
 
 	// An account registered elsewhere is no account at this directory: a new one is registered.

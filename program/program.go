@@ -32,6 +32,11 @@ func Program(ctx *pulumi.Context, values map[string]string, secretKeys []string)
 	return nil
 }
 
+// LocalRecordingWarning is what a preview says of a stack that records
+// without livecdn:recordings.
+var LocalRecordingWarning = "stream.record without " + config.KeyRecordings + " keeps the recording on the " +
+	"origin's disk only: pulumi destroy or a replaced origin deletes it (docs/RECORDINGS.md)"
+
 // Deploy declares the resources and returns the stack outputs: ingestUrl,
 // streamKey (secret), playbackUrl, playerUrl, edges (name -> region,
 // address, hlsUrl, healthUrl), plan and costPerHourUsd; with DNS also
@@ -105,9 +110,7 @@ func Deploy(ctx *pulumi.Context, values map[string]string, secretKeys []string) 
 		}
 		secrets.SpacesAccessKey, secrets.SpacesSecretKey = key.AccessKey, key.SecretKey
 	} else if s.Stream.Record {
-		msg := fmt.Sprintf("stream.record without %s keeps the recording on the origin's disk only: "+
-			"pulumi destroy or a replaced origin deletes it (docs/RECORDINGS.md)", config.KeyRecordings)
-		if err := ctx.Log.Warn(msg, nil); err != nil {
+		if err := ctx.Log.Warn(LocalRecordingWarning, nil); err != nil {
 			return nil, err
 		}
 	}

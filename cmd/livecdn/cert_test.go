@@ -166,12 +166,15 @@ func TestCert(t *testing.T) {
 	// --renew orders again, with the stored account.
 	out, _, err = runCertForTest(t, append(order, "--renew")...)
 	require.NoError(t, err)
-	require.Equal(t, 4, env.TXTCreated(), "a second order")
+	// A CA may reuse the first order's valid authorizations (Let's Encrypt
+	// keeps them for 30 days, Pebble sometimes), so a new order need not
+	// write TXT records: the new serial is what proves it.
 	require.Contains(t, out, account.URI+" (reused at "+env.Directory+")")
 	renewed := storedLeaf(t, pc)
 	require.NotEqual(t, first.SerialNumber, renewed.SerialNumber)
 
 	// The team's own certificate.
+	ordered := env.TXTCreated()
 	ca, err := throwaway.NewCA("Team CA")
 	require.NoError(t, err)
 	own, err := ca.Issue([]string{"live.example.org", "*.live.example.org"}, eventEnd.AddDate(0, 2, 0))
@@ -185,7 +188,7 @@ func TestCert(t *testing.T) {
 	storedKey, err := pc.Get(ctx, config.KeyTLSKey)
 	require.NoError(t, err)
 	require.Equal(t, strings.TrimSpace(own.Key), strings.TrimSpace(storedKey))
-	require.Equal(t, 4, env.TXTCreated(), "nothing ordered")
+	require.Equal(t, ordered, env.TXTCreated(), "nothing ordered")
 
 	// Refusals store nothing.
 	file = stackFileOf(t, dir)
@@ -210,8 +213,8 @@ func TestCert(t *testing.T) {
 	_, stderr, err = runCertForTest(t, order...)
 	require.NoError(t, err)
 	require.Contains(t, stderr, "less than 7 days after the event; ordering a new one")
-	require.Equal(t, 6, env.TXTCreated())
 	require.Contains(t, storedLeaf(t, pc).Issuer.CommonName, "Pebble")
+	ordered = env.TXTCreated()
 
 	// plan refuses a stored certificate that ends before the event does (set past livecdn cert, which
 	// would refuse it).
@@ -234,7 +237,7 @@ func TestCert(t *testing.T) {
 	_, _, err = runCertForTest(t, order...)
 	require.ErrorContains(t, err, "read the stored ACME account")
 	require.ErrorContains(t, err, "PULUMI_CONFIG_PASSPHRASE")
-	require.Equal(t, 6, env.TXTCreated())
+	require.Equal(t, ordered, env.TXTCreated(), "nothing ordered")
 }
 
 // TestCertRefusesBadInput checks that bad flags and a stack without a domain are refused before

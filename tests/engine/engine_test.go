@@ -68,7 +68,7 @@ func TestCommittedStacksUnderTheEngine(t *testing.T) {
 
 			e.fixExamples(ctx, t, s, root, name)
 			planned, _ := preview(ctx, t, s)
-			assert.Empty(t, planned.warnings, "a stack with real values previews without warnings")
+			assertWarnings(t, wantWarnings(t, root, name), planned.warnings)
 			golden(t, name, planned.render())
 
 			done, res, err := up(ctx, s)

@@ -21,11 +21,13 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
 	"github.com/livecdn/livecdn/config"
 	"github.com/livecdn/livecdn/internal/throwaway"
+	"github.com/livecdn/livecdn/program"
 )
 
 // The Pulumi tools `make engine-tools` builds (tools/engine-tools.sh).
@@ -251,6 +253,29 @@ func (e *engine) newStack(ctx context.Context, t *testing.T, name string) auto.S
 		e.certify(ctx, t, s, settings.Domain)
 	}
 	return s
+}
+
+// wantWarnings are the warnings a preview of the stack file (from dir) with
+// real values gives: only that a stack recording without livecdn:recordings
+// keeps its recording on the origin's disk.
+func wantWarnings(t *testing.T, dir, name string) []string {
+	t.Helper()
+	s, err := config.LoadStackFile(filepath.Join(dir, "Pulumi."+name+".yaml"))
+	require.NoError(t, err)
+	if s.Stream.Record && s.Recordings == nil {
+		return []string{program.LocalRecordingWarning}
+	}
+	return nil
+}
+
+// assertWarnings checks that got, a preview's warnings, are exactly want.
+func assertWarnings(t *testing.T, want, got []string) {
+	t.Helper()
+	trimmed := make([]string, len(got))
+	for i, w := range got {
+		trimmed[i] = strings.TrimSpace(w)
+	}
+	assert.ElementsMatch(t, want, trimmed, "a stack with real values previews without other warnings")
 }
 
 // fixExamples replaces the example values of a stack file (from dir) with

@@ -46,7 +46,7 @@ func TestLoadBalancedStackUnderTheEngine(t *testing.T) {
 	s := e.newStack(ctx, t, lbStack)
 	e.fixExamples(ctx, t, s, testdata, lbStack)
 	planned, _ := preview(ctx, t, s)
-	assert.Empty(t, planned.warnings, "a stack with real values previews without warnings")
+	assertWarnings(t, wantWarnings(t, testdata, lbStack), planned.warnings)
 	golden(t, lbStack, planned.render())
 	assert.Empty(t, planned.byOp(apitype.OpUpdate), "a first preview only creates")
 	for typ, n := range map[string]int{monitorType: 1, poolType: 3, lbType: 1} {
