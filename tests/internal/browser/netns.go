@@ -72,6 +72,13 @@ func startInNetns(netns string, dial func(ctx context.Context, network, addr str
 		kill()
 		return "", nil, fmt.Errorf("%s in netns %s: DevTools URL %q: %w", ChromiumPath, netns, devtools, err)
 	}
+	// Chromium prints the line a moment before DevTools answers; a
+	// connection in between is closed at once, which chromedp reports as
+	// EOF. Wait until it answers its version page.
+	if err := waitDevTools(u.Host, dial); err != nil {
+		kill()
+		return "", nil, fmt.Errorf("DevTools at %s in netns %s: %w", u.Host, netns, err)
+	}
 	fwd, err := forward(u.Host, dial)
 	if err != nil {
 		kill()
@@ -79,6 +86,46 @@ func startInNetns(netns string, dial func(ctx context.Context, network, addr str
 	}
 	u.Host = fwd.addr()
 	return u.String(), func() { kill(); fwd.close() }, nil
+}
+
+// waitDevTools asks DevTools at addr for /json/version until it answers
+// 200, for up to DefaultTimeout.
+func waitDevTools(addr string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) error {
+	deadline := time.Now().Add(DefaultTimeout)
+	for {
+		err := askVersion(addr, dial)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no answer within %v: %w", DefaultTimeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func askVersion(addr string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	conn, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	if _, err := io.WriteString(conn, "GET /json/version HTTP/1.1\r\nHost: "+addr+"\r\nConnection: close\r\n\r\n"); err != nil {
+		return err
+	}
+	status := make([]byte, 12)
+	if _, err := io.ReadFull(conn, status); err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(status, []byte("HTTP/1.1 200")) {
+		return fmt.Errorf("it answered %q", status)
+	}
+	return nil
 }
 
 // devtoolsWatcher takes Chromium's output, sends the DevTools URL on found
