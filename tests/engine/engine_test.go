@@ -207,11 +207,11 @@ func assertOutputs(t *testing.T, stack string, out auto.OutputMap) {
 	}
 	for name, v := range edges {
 		e := v.(map[string]any)
-		assert.Regexp(t, `^198\.51\.100\.\d+$`, e["address"], "edge %s address", name)
+		assert.Regexp(t, `^198\.1[89]\.\d+\.\d+$`, e["address"], "edge %s address", name)
 		if https {
 			assert.Regexp(t, `^https://`+name+`\.[a-z0-9.-]+/`, e["hlsUrl"], "edge %s hlsUrl", name)
 		} else {
-			assert.Regexp(t, `^http://198\.51\.100\.\d+/`, e["hlsUrl"], "edge %s hlsUrl", name)
+			assert.Regexp(t, `^http://198\.1[89]\.\d+\.\d+/`, e["hlsUrl"], "edge %s hlsUrl", name)
 		}
 	}
 }
