@@ -29,9 +29,7 @@ func testCloud(t *testing.T, st *Stack) Cloud {
 	t.Helper()
 	c := Cloud{OriginAddress: netip.MustParseAddr("192.0.2.1"), StreamKey: "a-stream-key-long-enough-0123456789"}
 	if d := st.Settings.Domain; d != "" {
-		ca, err := throwaway.NewCA("blueprint test")
-		require.NoError(t, err)
-		leaf, err := ca.Issue([]string{d, "*." + d}, time.Now().AddDate(0, 0, 90))
+		_, leaf, err := throwaway.ForDomain("blueprint test", d, time.Now().AddDate(0, 0, 90))
 		require.NoError(t, err)
 		c.Certificate, c.CertificateKey = leaf.Chain, leaf.Key
 	}

@@ -245,9 +245,7 @@ func issue(t *testing.T, domain string) throwaway.Leaf {
 	if leaf, ok := leaves[domain]; ok {
 		return leaf
 	}
-	ca, err := throwaway.NewCA("livecdn program test")
-	require.NoError(t, err)
-	leaf, err := ca.Issue([]string{domain, "*." + domain}, time.Now().AddDate(0, 0, 90))
+	_, leaf, err := throwaway.ForDomain("livecdn program test", domain, time.Now().AddDate(0, 0, 90))
 	require.NoError(t, err)
 	leaves[domain] = leaf
 	return leaf

@@ -348,11 +348,7 @@ func (o *Options) withDefaults() error {
 	if d := o.Settings.Domain; o.Settings.HTTPS() && o.Certificate == "" {
 		// What a stack file cannot give: a certificate for the stack's
 		// names, from a CA that lives as long as this rehearsal.
-		ca, err := throwaway.NewCA("livecdn rehearsal " + o.Stack)
-		if err != nil {
-			return err
-		}
-		leaf, err := ca.Issue([]string{d, "*." + d}, time.Now().AddDate(0, 0, 90))
+		ca, leaf, err := throwaway.ForDomain("livecdn rehearsal "+o.Stack, d, time.Now().AddDate(0, 0, 90))
 		if err != nil {
 			return err
 		}

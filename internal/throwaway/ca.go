@@ -128,3 +128,15 @@ func serial() *big.Int {
 	}
 	return n
 }
+
+// ForDomain makes a CA and, from it, the certificate a stack with domain
+// serves: one for domain and *.domain, valid until notAfter, as `livecdn
+// cert` orders.
+func ForDomain(caName, domain string, notAfter time.Time) (*CA, Leaf, error) {
+	ca, err := NewCA(caName)
+	if err != nil {
+		return nil, Leaf{}, err
+	}
+	leaf, err := ca.Issue([]string{domain, "*." + domain}, notAfter)
+	return ca, leaf, err
+}

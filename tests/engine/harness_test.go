@@ -295,9 +295,7 @@ func (e *engine) fixExamples(ctx context.Context, t *testing.T, s auto.Stack, di
 // the test, as `livecdn cert` would store one from Let's Encrypt.
 func (e *engine) certify(ctx context.Context, t *testing.T, s auto.Stack, domain string) {
 	t.Helper()
-	ca, err := throwaway.NewCA("livecdn engine test")
-	require.NoError(t, err)
-	leaf, err := ca.Issue([]string{domain, "*." + domain}, time.Now().AddDate(0, 0, 90))
+	_, leaf, err := throwaway.ForDomain("livecdn engine test", domain, time.Now().AddDate(0, 0, 90))
 	require.NoError(t, err)
 	e.set(ctx, t, s, config.KeyTLSCertificate, auto.ConfigValue{Value: leaf.Chain, Secret: true})
 	e.set(ctx, t, s, config.KeyTLSKey, auto.ConfigValue{Value: leaf.Key, Secret: true})
