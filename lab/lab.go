@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livecdn/livecdn/internal/fakebucket"
 	"github.com/livecdn/livecdn/nginx"
 )
 
@@ -124,7 +125,7 @@ type Info struct {
 	Origin     NodeInfo   `json:"origin"`
 	Edges      []EdgeInfo `json:"edges"`
 	// Recordings is the bucket the origin uploads to, with Options.Record.
-	Recordings *RecordingsInfo `json:"recordings,omitempty"`
+	Recordings *fakebucket.Info `json:"recordings,omitempty"`
 }
 
 // NodeInfo identifies a running process.

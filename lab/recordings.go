@@ -2,8 +2,6 @@ package lab
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -14,9 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-
+	"github.com/livecdn/livecdn/internal/fakebucket"
 	"github.com/livecdn/livecdn/nginx"
 )
 
@@ -45,23 +41,10 @@ func CheckRecordChunk(d time.Duration) error {
 	return nil
 }
 
-// RecordingsInfo is how any S3 client reaches the lab's bucket while the lab
-// runs: path-style URLs, signature v4, e.g.
-// `AWS_ACCESS_KEY_ID=... aws --endpoint-url ENDPOINT s3 ls s3://BUCKET/PREFIX/`.
-type RecordingsInfo struct {
-	Endpoint  string `json:"endpoint"`
-	Bucket    string `json:"bucket"`
-	Prefix    string `json:"prefix"`
-	Region    string `json:"region"`
-	AccessKey string `json:"accessKey"`
-	SecretKey string `json:"secretKey"`
-	// Status is the uploader's status on the origin's stat server.
-	Status string `json:"status"`
-}
-
 // bucketServer is the in-process S3 server. Stop and Start take it off and
 // back on the same address, keeping its objects, as an outage of the bucket.
 type bucketServer struct {
+	bucket  *fakebucket.Bucket
 	handler http.Handler
 	addr    string
 
@@ -70,11 +53,11 @@ type bucketServer struct {
 }
 
 func newBucketServer() (*bucketServer, error) {
-	backend := s3mem.New()
-	if err := backend.CreateBucket(RecordBucket); err != nil {
+	bucket, err := fakebucket.New(RecordBucket)
+	if err != nil {
 		return nil, fmt.Errorf("recordings bucket: %w", err)
 	}
-	b := &bucketServer{handler: gofakes3.New(backend).Server()}
+	b := &bucketServer{bucket: bucket, handler: bucket.Handler()}
 	if err := b.start("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
@@ -115,10 +98,6 @@ func (l *Lab) setupRecordings() (*nginx.Recordings, error) {
 		return nil, err
 	}
 	l.bucket = bucket
-	keys := make([]byte, 30)
-	if _, err := rand.Read(keys); err != nil {
-		return nil, fmt.Errorf("recordings key: %w", err)
-	}
 	r := &nginx.Recordings{
 		ChunkInterval: l.opts.RecordChunk,
 		Endpoint:      "http://" + bucket.addr,
@@ -126,10 +105,10 @@ func (l *Lab) setupRecordings() (*nginx.Recordings, error) {
 		Region:        recordRegion,
 		Bucket:        RecordBucket,
 		Prefix:        RecordPrefix,
-		AccessKey:     "LAB" + hex.EncodeToString(keys[:10]),
-		SecretKey:     hex.EncodeToString(keys[10:]),
+		AccessKey:     bucket.bucket.AccessKey,
+		SecretKey:     bucket.bucket.SecretKey,
 	}
-	l.info.Recordings = &RecordingsInfo{
+	l.info.Recordings = &fakebucket.Info{
 		Endpoint: r.Endpoint, Bucket: r.Bucket, Prefix: r.Prefix, Region: r.Region,
 		AccessKey: r.AccessKey, SecretKey: r.SecretKey,
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/livecdn/livecdn/internal/fakebucket"
 	"github.com/livecdn/livecdn/lab"
 	"github.com/livecdn/livecdn/nginx"
 )
@@ -72,7 +73,7 @@ func readStatus(ctx context.Context, url string) (uploaderStatus, error) {
 
 // bucketChunks lists the lab's bucket with rclone, as any S3 client could
 // from the JSON the lab prints: name -> size.
-func bucketChunks(ctx context.Context, info *lab.RecordingsInfo) (map[string]int64, error) {
+func bucketChunks(ctx context.Context, info *fakebucket.Info) (map[string]int64, error) {
 	cmd := exec.CommandContext(ctx, "rclone", "--config", os.DevNull, "lsf", "--format", "ps", "--separator", "\t",
 		":s3:"+info.Bucket+"/"+info.Prefix)
 	cmd.Env = []string{
