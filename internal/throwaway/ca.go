@@ -130,13 +130,19 @@ func serial() *big.Int {
 }
 
 // ForDomain makes a CA and, from it, the certificate a stack with domain
-// serves: one for domain and *.domain, valid until notAfter, as `livecdn
-// cert` orders.
+// serves (IssueForDomain).
 func ForDomain(caName, domain string, notAfter time.Time) (*CA, Leaf, error) {
 	ca, err := NewCA(caName)
 	if err != nil {
 		return nil, Leaf{}, err
 	}
-	leaf, err := ca.Issue([]string{domain, "*." + domain}, notAfter)
+	leaf, err := ca.IssueForDomain(domain, notAfter)
 	return ca, leaf, err
+}
+
+// IssueForDomain signs a certificate for domain and *.domain, valid until
+// notAfter: what `livecdn cert` orders for a stack's domain, and what a
+// service such as Spaces serves for its endpoint and buckets.
+func (ca *CA) IssueForDomain(domain string, notAfter time.Time) (Leaf, error) {
+	return ca.Issue([]string{domain, "*." + domain}, notAfter)
 }
