@@ -19,6 +19,18 @@ type seed struct {
 	UserData      string
 	MetaData      string
 	NetworkConfig string
+	// VendorData is what the cloud adds to the user data: only the CAs the
+	// VM trusts (VMConfig.TrustedCAs), or nothing.
+	VendorData string
+}
+
+// vendorData is NoCloud's vendor-data: a cloud-config that cloud-init merges
+// under the user data's (cc_ca_certs, in its init stage, before the user
+// data's packages and services).
+type vendorData struct {
+	CACerts struct {
+		Trusted []string `yaml:"trusted"`
+	} `yaml:"ca_certs"`
 }
 
 // quoted is a string that YAML always double-quotes. cloud-init reads YAML
@@ -92,7 +104,17 @@ func renderSeed(cfg VMConfig, mac string) (seed, error) {
 	if err != nil {
 		return seed{}, fmt.Errorf("render network-config: %w", err)
 	}
-	return seed{UserData: cfg.UserData, MetaData: string(md), NetworkConfig: string(nc)}, nil
+	s := seed{UserData: cfg.UserData, MetaData: string(md), NetworkConfig: string(nc)}
+	if len(cfg.TrustedCAs) > 0 {
+		var vd vendorData
+		vd.CACerts.Trusted = cfg.TrustedCAs
+		b, err := yaml.Marshal(vd)
+		if err != nil {
+			return seed{}, fmt.Errorf("render vendor-data: %w", err)
+		}
+		s.VendorData = "#cloud-config\n" + string(b)
+	}
+	return s, nil
 }
 
 // writeISO writes the seed as an ISO 9660 image labelled "cidata", the
@@ -104,7 +126,11 @@ func (s seed) writeISO(ctx context.Context, dir, iso string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for name, content := range map[string]string{"user-data": s.UserData, "meta-data": s.MetaData, "network-config": s.NetworkConfig} {
+	files := map[string]string{"user-data": s.UserData, "meta-data": s.MetaData, "network-config": s.NetworkConfig}
+	if s.VendorData != "" {
+		files["vendor-data"] = s.VendorData
+	}
+	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			return err
 		}

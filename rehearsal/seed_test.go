@@ -75,6 +75,7 @@ func TestSeedISO(t *testing.T) {
 		}
 	}
 	cfg := seedConfig()
+	cfg.TrustedCAs = []string{"-----BEGIN CERTIFICATE-----\nMIIBexample\n-----END CERTIFICATE-----\n"}
 	s, err := renderSeed(cfg, stableMAC("52", cfg.Name))
 	require.NoError(t, err)
 	dir := t.TempDir()
@@ -85,7 +86,7 @@ func TestSeedISO(t *testing.T) {
 	out, err := exec.Command("isoinfo", "-d", "-i", iso).Output()
 	require.NoError(t, err)
 	require.Contains(t, string(out), "Volume id: cidata")
-	for name, want := range map[string]string{"user-data": s.UserData, "meta-data": s.MetaData, "network-config": s.NetworkConfig} {
+	for name, want := range map[string]string{"user-data": s.UserData, "meta-data": s.MetaData, "network-config": s.NetworkConfig, "vendor-data": s.VendorData} {
 		got, err := exec.Command("isoinfo", "-R", "-i", iso, "-x", "/"+name).Output()
 		require.NoError(t, err)
 		require.Equal(t, want, string(got), name)
@@ -108,4 +109,34 @@ func TestGenerateSSHKey(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, pub, again, "an existing key is reused")
 	require.Equal(t, priv, priv2)
+}
+
+// TestSeedVendorDataTrustsCAs: the CAs a VM trusts travel as vendor-data
+// cloud-init's own schema accepts, in the seed ISO next to the user data,
+// which stays byte for byte what the droplet gets.
+func TestSeedVendorDataTrustsCAs(t *testing.T) {
+	cfg := seedConfig()
+	s, err := renderSeed(cfg, stableMAC("52", cfg.Name))
+	require.NoError(t, err)
+	require.Empty(t, s.VendorData, "no CA, no vendor-data")
+
+	ca := "-----BEGIN CERTIFICATE-----\nMIIBexample\n-----END CERTIFICATE-----\n"
+	cfg.TrustedCAs = []string{ca}
+	s, err = renderSeed(cfg, stableMAC("52", cfg.Name))
+	require.NoError(t, err)
+	require.Equal(t, cfg.UserData, s.UserData)
+	require.True(t, strings.HasPrefix(s.VendorData, "#cloud-config\n"), s.VendorData)
+	var vd struct {
+		CACerts struct{ Trusted []string } `yaml:"ca_certs"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(s.VendorData), &vd))
+	require.Equal(t, []string{ca}, vd.CACerts.Trusted)
+
+	if _, err := exec.LookPath("cloud-init"); err != nil {
+		t.Skip("needs cloud-init (Debian: cloud-init) for its schema")
+	}
+	file := filepath.Join(t.TempDir(), "vendor-data")
+	require.NoError(t, os.WriteFile(file, []byte(s.VendorData), 0o644))
+	out, err := exec.Command("cloud-init", "schema", "--config-file", file).CombinedOutput()
+	require.NoError(t, err, "%s", out)
 }

@@ -70,6 +70,12 @@ type VMConfig struct {
 	// as DigitalOcean passes the droplet's SSH keys. Optional; VM.SSH needs
 	// the public half of NetworkConfig.SSHKey here.
 	SSHAuthorizedKeys []string
+	// TrustedCAs are PEM CA certificates the machine trusts besides
+	// Debian's, given as NoCloud vendor-data (cloud-init's ca_certs), the
+	// channel a cloud uses for its own settings: a rehearsal's stand-ins for
+	// public services (the Spaces bucket) have certificates no public CA
+	// signed. Optional.
+	TrustedCAs []string
 	// Accel is "kvm" or "tcg". Optional: default Accel(Kernel, Initrd, "")
 	// (a probe boot, cached in memory only); pass Accel's answer with a
 	// cache directory to skip the probe across runs.
