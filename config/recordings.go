@@ -42,8 +42,12 @@ var spacesRegions = []string{"ams3", "atl1", "blr1", "fra1", "lon1", "mkc1", "ny
 // SpacesRegions lists the regions a recordings bucket can be in, sorted.
 func SpacesRegions() []string { return slices.Clone(spacesRegions) }
 
+// SpacesHost is the S3 API's host name in a Spaces region; a bucket is also reachable as
+// BUCKET.SpacesHost(region) (virtual-host style).
+func SpacesHost(region string) string { return region + ".digitaloceanspaces.com" }
+
 // SpacesEndpoint is the S3 API endpoint of a Spaces region.
-func SpacesEndpoint(region string) string { return "https://" + region + ".digitaloceanspaces.com" }
+func SpacesEndpoint(region string) string { return "https://" + SpacesHost(region) }
 
 var (
 	// bucketNamePattern is what Spaces accepts as a bucket name (DigitalOcean's "Spaces limits": 3-63

@@ -22,6 +22,7 @@ import (
 
 	"github.com/livecdn/livecdn/blueprint"
 	"github.com/livecdn/livecdn/config"
+	"github.com/livecdn/livecdn/internal/fakebucket"
 	"github.com/livecdn/livecdn/internal/throwaway"
 	"github.com/livecdn/livecdn/nginx"
 	"github.com/livecdn/livecdn/rehearsal/image"
@@ -42,7 +43,9 @@ type Options struct {
 	// (Info.CAFile), since a stack file holds the real one encrypted.
 	Certificate, CertificateKey string
 	// TrustedCA is the PEM CA the ready checks trust besides the system's,
-	// for a Certificate that no public CA signed. Optional.
+	// for a Certificate that no public CA signed. Optional. (The
+	// rehearsal's own CA, which signs a default Certificate and the Spaces
+	// endpoint's, is trusted anyway, by the checks and the VMs.)
 	TrustedCA string
 	// MaxEdgesPerRegion boots only the first N edges of each region, to keep
 	// a rehearsal of a large stack affordable. Optional; 0 boots every edge.
@@ -79,6 +82,9 @@ type Info struct {
 	Domain    string        `json:"domain"`
 	Accel     string        `json:"accel"`
 	Machines  []MachineInfo `json:"machines"`
+	// Recordings is the stand-in for the stack's Spaces bucket, for a
+	// stack with livecdn:recordings.
+	Recordings *fakebucket.Info `json:"recordings,omitempty"`
 }
 
 // MachineInfo is one booted machine.
@@ -108,6 +114,7 @@ type Rehearsal struct {
 	clients clients
 	sshKey  string
 	caFile  string
+	spaces  *spaces
 	info    Info
 }
 
@@ -168,11 +175,25 @@ func Start(ctx context.Context, opts Options) (_ *Rehearsal, err error) {
 		return nil, err
 	}
 
+	// The rehearsal's CA stands in for the public ones: it signs what a
+	// stack file cannot give (its certificate, held encrypted there) and
+	// what public services would serve (the Spaces endpoint).
+	ca, err := r.standInCA()
+	if err != nil {
+		return nil, err
+	}
+
 	// Render every machine as the cloud would: the origin's reserved IP is
-	// the origin VM's address.
+	// the origin VM's address; the Spaces key is the stand-in bucket's.
 	cloud := blueprint.Cloud{
-		OriginAddress: addrs[st.Origin.Name], StreamKey: opts.StreamKey,
-		Certificate: opts.Certificate, CertificateKey: opts.CertificateKey,
+		OriginAddress: addrs[st.Origin.Name], StreamKey: r.opts.StreamKey,
+		Certificate: r.opts.Certificate, CertificateKey: r.opts.CertificateKey,
+	}
+	if rec := opts.Settings.Recordings; rec != nil {
+		if r.spaces, err = newSpaces(rec, addrs[st.Origin.Name]); err != nil {
+			return nil, err
+		}
+		cloud.SpacesAccessKey, cloud.SpacesSecretKey = r.spaces.info.AccessKey, r.spaces.info.SecretKey
 	}
 	var packages []string
 	for _, m := range machines {
@@ -238,11 +259,23 @@ func Start(ctx context.Context, opts Options) (_ *Rehearsal, err error) {
 		return nil, err
 	}
 
-	if opts.TrustedCA != "" {
+	var vmCAs []string
+	if trusted := opts.TrustedCA; trusted != "" || ca != nil {
+		if ca != nil {
+			trusted += ca.PEM()
+			vmCAs = []string{ca.PEM()}
+		}
 		r.caFile = filepath.Join(r.net.WorkDir(), "ca.pem")
-		if err := os.WriteFile(r.caFile, []byte(opts.TrustedCA), 0o644); err != nil {
+		if err := os.WriteFile(r.caFile, []byte(trusted), 0o644); err != nil {
 			return nil, err
 		}
+	}
+	records := dnsRecords(st.Records, addrs, gateway)
+	if r.spaces != nil {
+		if err := r.serveSpaces(gateway, ca); err != nil {
+			return nil, err
+		}
+		records = append(records, r.spaces.records(gateway)...)
 	}
 	if err := r.serveRepo(gateway, img.Repo); err != nil {
 		return nil, err
@@ -250,7 +283,7 @@ func Start(ctx context.Context, opts Options) (_ *Rehearsal, err error) {
 	if err := r.serveMetadata(addrs); err != nil {
 		return nil, err
 	}
-	if err := r.net.ServeDNS(gateway, dnsRecords(st.Records, addrs, gateway)); err != nil {
+	if err := r.net.ServeDNS(gateway, records); err != nil {
 		return nil, err
 	}
 	guarded, rules := firewallRules(machines, addrs)
@@ -268,6 +301,7 @@ func Start(ctx context.Context, opts Options) (_ *Rehearsal, err error) {
 			UserData:          r.files[m.Name].UserData,
 			InstanceID:        instanceID(m.Name, r.files[m.Name].UserData),
 			SSHAuthorizedKeys: []string{pub},
+			TrustedCAs:        vmCAs,
 			Accel:             accel,
 		})
 		if err != nil {
@@ -310,10 +344,13 @@ func Start(ctx context.Context, opts Options) (_ *Rehearsal, err error) {
 		Ingest:         blueprint.IngestServer(blueprint.HostOf(addrs[st.Origin.Name])),
 		CAFile:         r.caFile,
 		Stream:         stream.Name,
-		StreamKey:      opts.StreamKey,
+		StreamKey:      r.opts.StreamKey,
 		Domain:         opts.Settings.Domain,
 		Accel:          accel,
 		Machines:       booted,
+	}
+	if r.spaces != nil {
+		r.info.Recordings = &r.spaces.info
 	}
 	if st.Origin.TLSName != "" {
 		r.info.IngestRTMPS = blueprint.RTMPSIngestServer(st.Origin.TLSName)
@@ -345,15 +382,6 @@ func (o *Options) withDefaults() error {
 	if (o.Certificate == "") != (o.CertificateKey == "") {
 		return errors.New("rehearsal: give Options.Certificate and Options.CertificateKey together")
 	}
-	if d := o.Settings.Domain; o.Settings.HTTPS() && o.Certificate == "" {
-		// What a stack file cannot give: a certificate for the stack's
-		// names, from a CA that lives as long as this rehearsal.
-		ca, leaf, err := throwaway.ForDomain("livecdn rehearsal "+o.Stack, d, time.Now().AddDate(0, 0, 90))
-		if err != nil {
-			return err
-		}
-		o.Certificate, o.CertificateKey, o.TrustedCA = leaf.Chain, leaf.Key, ca.PEM()
-	}
 	if o.BootTimeout == 0 {
 		o.BootTimeout = 20 * time.Minute
 	}
@@ -364,6 +392,28 @@ func (o *Options) withDefaults() error {
 		o.CPUs = 1
 	}
 	return nil
+}
+
+// standInCA makes the rehearsal's CA when something needs it, and from it
+// the stack's certificate unless Options gave one; nil when nothing does.
+func (r *Rehearsal) standInCA() (*throwaway.CA, error) {
+	s := r.opts.Settings
+	needCert := s.HTTPS() && r.opts.Certificate == ""
+	if !needCert && s.Recordings == nil {
+		return nil, nil
+	}
+	ca, err := throwaway.NewCA("livecdn rehearsal " + r.opts.Stack)
+	if err != nil {
+		return nil, err
+	}
+	if needCert {
+		leaf, err := ca.IssueForDomain(s.Domain, time.Now().AddDate(0, 0, 90))
+		if err != nil {
+			return nil, err
+		}
+		r.opts.Certificate, r.opts.CertificateKey = leaf.Chain, leaf.Key
+	}
+	return ca, nil
 }
 
 // Info says where everything is.

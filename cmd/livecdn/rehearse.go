@@ -83,6 +83,10 @@ func runRehearse(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if info.CAFile != "" {
 		fmt.Fprintf(stderr, "rehearse: the machines' certificate chains to %s (curl --cacert)\n", info.CAFile)
 	}
+	if rec := info.Recordings; rec != nil {
+		fmt.Fprintf(stderr, "rehearse: the origin uploads its recording to %s, bucket %s, under %s/ (a stand-in for Spaces inside the namespace; key in the JSON line); its uploader's status: %s\n",
+			rec.Endpoint, rec.Bucket, rec.Prefix, rec.Status)
+	}
 	for _, m := range info.Machines {
 		if m.Player != "" {
 			fmt.Fprintf(stderr, "rehearse: %s plays at %s (inside the namespace)\n", m.Name, m.Player)

@@ -23,8 +23,9 @@ import (
 
 // threeMachineAnimecon is the committed animecon stack cut down to what two
 // emulated cores can boot: the origin and one edge in each of two regions,
-// passing the encoder's stream through (no ladder to transcode). Everything
-// else (event, DNS names, firewall, stream settings) is animecon's own.
+// passing the encoder's stream through (no ladder to transcode), and with
+// the recordings bucket a team sets (animeconRecordings). Everything else
+// (event, DNS names, firewall, stream settings) is animecon's own.
 func threeMachineAnimecon(t *testing.T) *config.Settings {
 	t.Helper()
 	s := loadStack(t, "animecon")
@@ -36,13 +37,16 @@ func threeMachineAnimecon(t *testing.T) *config.Settings {
 		edges = append(edges, g)
 	}
 	s.Edges = edges
+	s.Recordings = animeconRecordings(s)
 	require.True(t, s.DNS.Enabled, "animecon names its edges in DNS")
+	require.True(t, s.Stream.Record, "animecon records")
 	return s
 }
 
 // TestAnimeconPlayerFailsOverBetweenRegions loads the player page an edge VM
 // serves, through the namespace's DNS, in Chromium; powers that edge off;
-// and checks the video goes on from the other region.
+// and checks the video goes on from the other region. Then it follows the
+// recording through a power cut and a shutdown of the origin.
 func TestAnimeconPlayerFailsOverBetweenRegions(t *testing.T) {
 	s := threeMachineAnimecon(t)
 	r := rehearse(t, "animecon", s)
@@ -52,7 +56,7 @@ func TestAnimeconPlayerFailsOverBetweenRegions(t *testing.T) {
 		eventually(t, e+" answers 503 before a stream", healTimeout, wantStatus(t, r, e, 503))
 	}
 	// Over RTMPS on 443, by the ingest name the certificate covers.
-	publishAsTheREADMESays(t, r, true)
+	encoder := publishAsTheREADMESays(t, r, true)
 	for _, e := range []string{first.Health, second.Health} {
 		eventually(t, e+" turns 200", healTimeout, wantStatus(t, r, e, 200))
 	}
@@ -118,6 +122,8 @@ func TestAnimeconPlayerFailsOverBetweenRegions(t *testing.T) {
 	t.Logf("failover: %s powered off, then the picture stood still for at most %v; 4 s played on %s %v after the power-off",
 		first.Name, freeze.Longest().Round(100*time.Millisecond), second.Name, time.Since(off).Round(100*time.Millisecond))
 	browser.Screenshot(t, page, "artifacts", "animecon-player-failover.png")
+
+	recordingsSurviveTheOrigin(t, r, s, encoder)
 }
 
 // leafSPKI is the SPKI hash of the certificate host serves, checked against
