@@ -140,11 +140,13 @@ const (
 	RTMPSPort = 443
 	// SSHPort lets admins in.
 	SSHPort = 22
-	// NodeExporterPort serves an edge's prometheus-node-exporter (CPU,
-	// network) to admins; `livecdn status` reads it.
+	// NodeExporterPort serves a droplet's prometheus-node-exporter (CPU,
+	// network), an edge's or the origin's, to admins; `livecdn status`
+	// reads it.
 	NodeExporterPort = 9100
 	// NginxExporterPort serves an edge's prometheus-nginx-exporter
-	// (stub_status as metrics) to admins.
+	// (stub_status as metrics) to admins. The origin runs none: its
+	// figures come from rtmp_stat.
 	NginxExporterPort = 9113
 	// authListen is the origin's loopback-only on_publish/on_play server.
 	authListen = "127.0.0.1:8086"
@@ -183,6 +185,9 @@ func New(s *config.Settings) (*Stack, error) {
 			// admits RTMP only from the edges' tag.
 			AdminCIDRs: CIDRs(s.AdminCIDRs),
 			Record:     s.Stream.Record,
+			// A droplet only: the bootstrap of a team's own server
+			// installs no exporter.
+			NodeExporterListen: exporterListen(NodeExporterPort),
 		}
 		if r := s.Recordings; r != nil {
 			spec.Recordings = &nginx.Recordings{
@@ -263,8 +268,8 @@ func New(s *config.Settings) (*Stack, error) {
 						AdminCIDRs:     CIDRs(s.AdminCIDRs),
 						Workers:        workers,
 
-						NodeExporterListen:  ":" + strconv.Itoa(NodeExporterPort),
-						NginxExporterListen: ":" + strconv.Itoa(NginxExporterPort),
+						NodeExporterListen:  exporterListen(NodeExporterPort),
+						NginxExporterListen: exporterListen(NginxExporterPort),
 					}
 					if s.HTTPS() {
 						spec.TLS = c.tls()

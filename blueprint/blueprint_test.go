@@ -59,6 +59,7 @@ func TestFirewallRulesAdmitWhatEachRoleNeeds(t *testing.T) {
 		{Protocol: "tcp", Ports: "1935", SourceRoles: []Role{RoleEdge}},
 		{Protocol: "tcp", Ports: "22", Sources: s.AdminCIDRs},
 		{Protocol: "tcp", Ports: "8080", Sources: s.AdminCIDRs},
+		{Protocol: "tcp", Ports: "9100", Sources: s.AdminCIDRs}, // node exporter
 		{Protocol: "icmp", Sources: Anywhere},
 	}, st.Origin.Inbound)
 	for _, e := range st.Edges {
@@ -71,6 +72,29 @@ func TestFirewallRulesAdmitWhatEachRoleNeeds(t *testing.T) {
 			{Protocol: "icmp", Sources: Anywhere},
 		}, e.Inbound, e.Name)
 	}
+}
+
+// TestOnlyADropletOriginRunsTheNodeExporter: an origin droplet runs the
+// node exporter its firewall admits admins to; a team's own server, whose
+// packet filter livecdn does not write, gets none.
+func TestOnlyADropletOriginRunsTheNodeExporter(t *testing.T) {
+	st := loadStack(t, "dev")
+	files, err := st.Origin.Render(testCloud(t, st))
+	require.NoError(t, err)
+	require.Contains(t, files.UserData, "\n      ARGS=\"--web.listen-address=:9100 ")
+	require.Contains(t, files.UserData, "\n  - prometheus-node-exporter\n")
+	require.NotContains(t, files.UserData, "prometheus-nginx-exporter", "the origin's nginx figures come from rtmp_stat")
+
+	s := *st.Settings
+	addr := netip.MustParseAddr("203.0.113.5")
+	s.Origin = config.Origin{BYO: &config.BYOOrigin{Address: addr, User: config.DefaultBYOUser, Port: config.DefaultBYOPort}}
+	byo, err := New(&s)
+	require.NoError(t, err)
+	require.Empty(t, byo.Origin.Inbound, "a team's own server keeps its own firewall")
+	files, err = byo.Origin.Render(Cloud{OriginAddress: addr, StreamKey: testCloud(t, st).StreamKey})
+	require.NoError(t, err)
+	require.NotEmpty(t, files.Bootstrap)
+	require.NotContains(t, files.Bootstrap, "prometheus-node-exporter")
 }
 
 func TestRecordsWithAndWithoutALoadBalancer(t *testing.T) {

@@ -34,7 +34,8 @@ func tcp(port int, sources []netip.Prefix, roles ...Role) Rule {
 var icmp = Rule{Protocol: "icmp", Sources: Anywhere}
 
 // originInbound admits the encoder from the venue only, the edges by their
-// role (so adding an edge never changes the origin), and admins.
+// role (so adding an edge never changes the origin), and admins on ssh, the
+// stat page and the node exporter, which `livecdn status` reads.
 func originInbound(s *config.Settings) []Rule {
 	rules := []Rule{tcp(RTMPPort, s.IngestCIDRs)}
 	if s.HTTPS() {
@@ -45,6 +46,7 @@ func originInbound(s *config.Settings) []Rule {
 		tcp(RTMPPort, nil, RoleEdge),
 		tcp(SSHPort, s.AdminCIDRs),
 		tcp(StatPort, s.AdminCIDRs),
+		tcp(NodeExporterPort, s.AdminCIDRs),
 		icmp,
 	)
 }

@@ -115,7 +115,12 @@ func EdgeHealthURL(host string) string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(HTTPPort)) + nginx.HealthPath
 }
 
-// NodeExporterURL is an edge's prometheus-node-exporter metrics, admins only.
+// exporterListen is an exporter's listen address on a droplet: every
+// address, as the cloud firewall admits only admins to port.
+func exporterListen(port int) string { return ":" + strconv.Itoa(port) }
+
+// NodeExporterURL is a droplet's prometheus-node-exporter metrics (an
+// edge's or the origin's), admins only.
 func NodeExporterURL(host string) string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(NodeExporterPort)) + "/metrics"
 }

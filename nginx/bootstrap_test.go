@@ -31,7 +31,9 @@ func TestOriginBootstrapWritesTheUserDataFiles(t *testing.T) {
 		shellcheck(t, tl, "origin bootstrap", script)
 
 		// The bootstrap writes what a droplet's user data writes, less the
-		// metadata guard: a team's own server keeps its own packet filter.
+		// metadata guard and the node exporter: a team's own server keeps
+		// its own packet filter, and no cloud firewall of ours would keep
+		// the exporter to admins.
 		cfg, err := originCloudConfig(spec, false)
 		require.NoError(t, err)
 		raw, err := cfg.marshal()
@@ -39,9 +41,12 @@ func TestOriginBootstrapWritesTheUserDataFiles(t *testing.T) {
 		var ud userData
 		require.NoError(t, yaml.Unmarshal([]byte(raw), &ud))
 		require.NotContains(t, script, nftablesConfPath)
+		require.NotContains(t, script, nodeExporterDefaultsPath)
+		require.NotContains(t, script, "prometheus-node-exporter")
 		droplet, err := RenderOriginUserData(spec)
 		require.NoError(t, err)
 		require.Contains(t, droplet, "path: "+nftablesConfPath)
+		require.Contains(t, droplet, "path: "+nodeExporterDefaultsPath)
 
 		written := heredocFile.FindAllStringSubmatch(script, -1)
 		require.Len(t, written, len(ud.WriteFiles))

@@ -129,9 +129,12 @@ type dropletView struct {
 	MetadataGuard bool
 
 	// Edges: the status document's service (its unit, command line and
-	// the one directory it writes) and what the exporters listen on.
-	StatusUnit, StatusExec, StatusDir     string
-	NodeExporterListen, NginxExporterArgs string
+	// the one directory it writes) and the nginx exporter's arguments.
+	StatusUnit, StatusExec, StatusDir string
+	NginxExporterArgs                 string
+	// NodeExporterListen is where the node exporter listens, on edges and
+	// origin droplets; empty where none runs (a bring-your-own origin).
+	NodeExporterListen string
 
 	// Set by renderUserData, so the templates name what the Go code writes.
 	ApplyScript, SysctlConfPath, NginxDropInPath, NftablesConfPath string
@@ -189,6 +192,9 @@ func originCloudConfig(spec OriginSpec, droplet bool) (cloudConfig, error) {
 		p.belowEphemeral("RTMPSListen", spec.RTMPSListen)
 		p.belowEphemeral("RTMPSBackendListen", spec.RTMPSBackendListen)
 	}
+	if droplet {
+		p.exporterListen("NodeExporterListen", spec.NodeExporterListen)
+	}
 	if err := errors.Join(confErr, p.err("origin droplet")); err != nil {
 		return cloudConfig{}, err
 	}
@@ -215,6 +221,19 @@ func originCloudConfig(spec OriginSpec, droplet bool) (cloudConfig, error) {
 		}
 		files = append(files, rec...)
 		packages = append(packages, "rclone")
+	}
+	if droplet {
+		// The node exporter an edge runs, with the same arguments: `livecdn
+		// status` reads the origin's CPU (the transcoder's) and egress (the
+		// edges' pulls) from it. The origin's own figures come from
+		// rtmp_stat, so no nginx exporter.
+		view.NodeExporterListen = spec.NodeExporterListen
+		f, err := templateFile(nodeExporterDefaultsPath, "node-exporter.default.tmpl", view)
+		if err != nil {
+			return cloudConfig{}, err
+		}
+		files = append(files, f)
+		packages = append(packages, "prometheus-node-exporter")
 	}
 	return buildCloudConfig(view, conf, packages, nil, files)
 }
@@ -295,11 +314,11 @@ func RenderEdgeUserData(spec EdgeSpec, site []SiteFile) (string, error) {
 		{nodeExporterDefaultsPath, "node-exporter.default.tmpl"},
 		{nginxExporterDefaultsPath, "nginx-exporter.default.tmpl"},
 	} {
-		content, err := execute(f.template, view)
+		file, err := templateFile(f.path, f.template, view)
 		if err != nil {
 			return "", fmt.Errorf("edge %q user data: %w", spec.Name, err)
 		}
-		files = append(files, writeFile{Path: f.path, Owner: "root:root", Permissions: "0644", Defer: true, Content: content})
+		files = append(files, file)
 	}
 	files = append(files, tlsFiles(l, spec.TLS)...)
 	for _, f := range site {
@@ -315,6 +334,15 @@ func RenderEdgeUserData(spec EdgeSpec, site []SiteFile) (string, error) {
 		return "", fmt.Errorf("edge %q user data: %w", spec.Name, err)
 	}
 	return cfg.marshal()
+}
+
+// templateFile renders a world-readable configuration file root owns.
+func templateFile(path, template string, view dropletView) (writeFile, error) {
+	content, err := execute(template, view)
+	if err != nil {
+		return writeFile{}, err
+	}
+	return writeFile{Path: path, Owner: "root:root", Permissions: "0644", Defer: true, Content: content}, nil
 }
 
 // buildCloudConfig gathers a node's nginx.conf, the files that run it and

@@ -22,6 +22,8 @@ func TestOriginUserDataRejectsDropletMismatches(t *testing.T) {
 		{name: "rtmp port in the ephemeral range", mutate: func(s *OriginSpec) { s.RTMPListen = "11935" }, want: `RTMPListen: "11935"`},
 		{name: "stat port in the ephemeral range", mutate: func(s *OriginSpec) { s.StatListen = "0.0.0.0:10240" }, want: `StatListen: "0.0.0.0:10240"`},
 		{name: "auth port in the ephemeral range", mutate: func(s *OriginSpec) { s.AuthListen = "127.0.0.1:30000" }, want: `AuthListen: "127.0.0.1:30000"`},
+		{name: "no node exporter address", mutate: func(s *OriginSpec) { s.NodeExporterListen = "" }, want: `NodeExporterListen: ""`},
+		{name: "node exporter port in the ephemeral range", mutate: func(s *OriginSpec) { s.NodeExporterListen = ":19100" }, want: `NodeExporterListen: ":19100"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -178,12 +178,33 @@ func edgeStatusVerify(t *testing.T, tl tools, ud userData, spec EdgeSpec) {
 	require.NoError(t, err, "systemd-analyze verify:\n%s", out)
 	require.Empty(t, string(out), "systemd-analyze verify complains about %s", EdgeStatusUnit)
 
-	for _, p := range []string{nodeExporterDefaultsPath, nginxExporterDefaultsPath} {
-		require.Regexp(t, `(?m)^ARGS="[^"$\\`+"`"+`]*"$`, ud.file(t, p).Content, "%s: one ARGS line the shell and systemd read alike", p)
-	}
-	require.Contains(t, ud.file(t, nodeExporterDefaultsPath).Content, "--web.listen-address="+spec.NodeExporterListen+" ")
+	nodeExporterVerify(t, ud, spec.NodeExporterListen)
+	requireOneARGSLine(t, ud, nginxExporterDefaultsPath)
 	require.Contains(t, ud.file(t, nginxExporterDefaultsPath).Content, " -web.listen-address="+spec.NginxExporterListen+`"`)
-	require.Subset(t, ud.Packages, []string{"prometheus-node-exporter", "prometheus-nginx-exporter"})
+	require.Contains(t, ud.Packages, "prometheus-nginx-exporter")
+}
+
+// nodeExporterVerify checks the node exporter a droplet runs, an edge or
+// the origin: Debian's package, listening on listen, with the one set of
+// collectors status reads (the ARGS line every droplet shares).
+func nodeExporterVerify(t *testing.T, ud userData, listen string) {
+	t.Helper()
+	requireOneARGSLine(t, ud, nodeExporterDefaultsPath)
+	args := exporterARGS.FindStringSubmatch(ud.file(t, nodeExporterDefaultsPath).Content)[1]
+	require.Equal(t, "--web.listen-address="+listen+" "+nodeExporterCollectors, args)
+	require.Contains(t, ud.Packages, "prometheus-node-exporter")
+}
+
+// nodeExporterCollectors are the collectors every droplet enables: cpu and
+// netdev for status, the others for a person looking closer.
+const nodeExporterCollectors = "--collector.disable-defaults --collector.cpu --collector.netdev --collector.meminfo --collector.loadavg --collector.filesystem"
+
+// exporterARGS is the ARGS line of an exporter's /etc/default file.
+var exporterARGS = regexp.MustCompile(`(?m)^ARGS="([^"]*)"$`)
+
+func requireOneARGSLine(t *testing.T, ud userData, path string) {
+	t.Helper()
+	require.Regexp(t, `(?m)^ARGS="[^"$\\`+"`"+`]*"$`, ud.file(t, path).Content, "%s: one ARGS line the shell and systemd read alike", path)
 }
 
 // TestExporterArgsRunOnDebiansExporters starts Debian's exporters with the
@@ -211,7 +232,7 @@ func TestExporterArgsRunOnDebiansExporters(t *testing.T) {
 		t.Run(c.bin, func(t *testing.T) {
 			bin, err := exec.LookPath(c.bin)
 			require.NoError(t, err, "apt-get install %s (make deps)", c.bin)
-			line := regexp.MustCompile(`(?m)^ARGS="([^"]*)"$`).FindStringSubmatch(ud.file(t, c.defaults).Content)
+			line := exporterARGS.FindStringSubmatch(ud.file(t, c.defaults).Content)
 			require.NotNil(t, line)
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)

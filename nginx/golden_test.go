@@ -74,6 +74,9 @@ func TestGolden(t *testing.T) {
 				require.Equal(t, tls != nil, slices.Contains(ud.Packages, streamModulePackage), "the stream module is installed exactly when the origin takes RTMPS")
 				require.Empty(t, ud.Mounts, "an origin needs no tmpfs")
 				require.NotContains(t, dropIn, ".live", "an origin has no relay markers")
+				nodeExporterVerify(t, ud, c.origin.NodeExporterListen)
+				require.NotContains(t, ud.Packages, "prometheus-nginx-exporter", "the origin's figures come from rtmp_stat")
+				require.Contains(t, ud.file(t, ApplyScriptPath).Content, "\nsystemctl restart prometheus-node-exporter\n")
 				if r := c.origin.Recordings; r != nil {
 					script := ud.file(t, c.origin.Layout.LibDir+"/"+RecordScript)
 					require.Equal(t, "0755", script.Permissions)

@@ -48,6 +48,15 @@ type OriginSpec struct {
 	// the RTMP application sees each encoder's own address, not 127.0.0.1.
 	// Required with TLS, unused without; must be a loopback address.
 	RTMPSBackendListen string
+
+	// NodeExporterListen is where Debian's prometheus-node-exporter listens
+	// on an origin droplet, as on an edge (EdgeSpec.NodeExporterListen),
+	// e.g. ":9100" (every address: the cloud firewall admits only admins).
+	// Required by RenderOriginUserData; unused by RenderOriginConf and by
+	// RenderOriginBootstrap, which installs no exporter: a team's own
+	// server has no cloud firewall of ours, and the exporter answers
+	// anyone who reaches it.
+	NodeExporterListen string
 }
 
 // originView is what origin.conf.tmpl reads: the spec, validated and with

@@ -47,6 +47,8 @@ func exampleOrigin() OriginSpec {
 		StreamKey:   exampleStreamKey,
 		IngestCIDRs: []string{"198.51.100.23/32"},
 		AdminCIDRs:  []string{"203.0.113.0/28"},
+
+		NodeExporterListen: ":9100",
 	}
 }
 

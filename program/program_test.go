@@ -109,13 +109,15 @@ func TestCommittedStacksDeclareThePlannedMachines(t *testing.T) {
 // checkFirewall asserts the rules every livecdn firewall must have.
 func checkFirewall(t *testing.T, fw declared, s *config.Settings) {
 	t.Helper()
-	for _, port := range []string{"22", "1935", "8080"} {
+	for _, port := range []string{"22", "1935", "8080", "9100", "9113"} {
 		for _, src := range ruleSources(fw, "tcp", port) {
 			assert.NotContains(t, []string{"0.0.0.0/0", "::/0"}, src, "%s opens port %s to the world", fw.Name, port)
 		}
 	}
 	admins := blueprint.CIDRs(s.AdminCIDRs)
 	assert.ElementsMatch(t, admins, ruleSources(fw, "tcp", "22"), "%s: ssh from the admins only", fw.Name)
+	// Every droplet, origin and edge, runs the node exporter status reads.
+	assert.ElementsMatch(t, admins, ruleSources(fw, "tcp", "9100"), "%s: the node exporter to the admins only", fw.Name)
 	outbound := fw.Inputs["outboundRules"].ArrayValue()
 	protocols := map[string]bool{}
 	for _, rule := range outbound {

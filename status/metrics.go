@@ -164,11 +164,11 @@ func (c *Collector) scrapeNode(ctx context.Context, url string) (nodeSample, err
 	return s, nil
 }
 
-// nodeRates scrapes the node exporter and computes rates since the
-// previous Collect, or over RateWindow on the first one.
-func (c *Collector) nodeRates(ctx context.Context, edge, url string) (*nodeRates, error) {
+// nodeRates scrapes the node exporter at url and computes rates since the
+// previous Collect's scrape of it, or over RateWindow on the first one.
+func (c *Collector) nodeRates(ctx context.Context, url string) (*nodeRates, error) {
 	c.mu.Lock()
-	prev, ok := c.prev[edge]
+	prev, ok := c.prev[url]
 	c.mu.Unlock()
 	if ok {
 		// Rates over less than RateWindow are mostly noise (and CPU
@@ -195,12 +195,12 @@ func (c *Collector) nodeRates(ctx context.Context, edge, url string) (*nodeRates
 	now, err := c.scrapeNode(ctx, url)
 	if err != nil {
 		c.mu.Lock()
-		delete(c.prev, edge)
+		delete(c.prev, url)
 		c.mu.Unlock()
 		return nil, err
 	}
 	c.mu.Lock()
-	c.prev[edge] = now
+	c.prev[url] = now
 	c.mu.Unlock()
 	return ratesBetween(prev, now)
 }

@@ -41,6 +41,10 @@ func (sc Screen) Render(w io.Writer, r Report) error {
 		fmt.Fprintf(&b, "ORIGIN  publishing from %s   %d kbps (video %d, audio %d)   %dx%d @ %s fps\n",
 			o.PublisherAddress, o.BitrateKbps, o.VideoKbps, o.AudioKbps, o.Width, o.Height, strconv.FormatFloat(o.FrameRate, 'f', -1, 64))
 	}
+	// The edges' columns, as one line: the node exporter may answer while
+	// rtmp_stat does not.
+	egress, nic, cpu := o.Load.cells()
+	fmt.Fprintf(&b, "        egress Mbps: %s   NIC: %s   CPU: %s\n", red(egress.text, egress.bad), red(nic.text, nic.bad), red(cpu.text, cpu.bad))
 	if o.Reachable {
 		var parts []string
 		for _, s := range o.Relays {
@@ -66,10 +70,6 @@ func (sc Screen) Render(w io.Writer, r Report) error {
 
 	// Columns are padded on the plain text and coloured afterwards, so the
 	// escape codes never shift a column.
-	type cell struct {
-		text string
-		bad  bool
-	}
 	rows := [][]cell{{{text: "EDGE"}, {text: "STATE"}, {text: "VIEWERS"}, {text: "PLAN"}, {text: "EGRESS Mbps"}, {text: "NIC"}, {text: "CPU"}, {text: "CONNS"}, {text: "SEGMENT"}, {text: "RELAYS edge/origin"}}}
 	for _, e := range r.Edges {
 		state := cell{text: "ok"}
@@ -91,25 +91,20 @@ func (sc Screen) Render(w io.Writer, r Report) error {
 				relays.text += fmt.Sprintf(" / %d", *e.OriginRelays)
 			}
 		}
+		egress, nic, cpu := e.Load.cells()
 		rows = append(rows, []cell{
 			{text: e.Name}, state,
 			{intOr(e.Viewers), e.Viewers != nil && e.CapacityViewers > 0 && *e.Viewers > e.CapacityViewers},
 			{text: planned(e.CapacityViewers)},
-			{text: floatOr(e.EgressMbps, "%.1f")},
-			{floatOr(e.NICPercent, "%.0f%%"), e.NICPercent != nil && *e.NICPercent > NICWarnPercent},
-			{floatOr(e.CPUPercent, "%.0f%%"), e.CPUPercent != nil && *e.CPUPercent > CPUWarnPercent},
+			egress, nic, cpu,
 			{text: intOr(e.Connections)},
 			{floatOr(e.SegmentAgeSeconds, "%.1fs"), e.Viewers != nil && (e.SegmentAgeSeconds == nil || hasProblem(e, "segment"))},
 			relays,
 		})
 	}
-	egress := "-"
-	if r.EgressMbps != nil {
-		egress = fmt.Sprintf("%.1f", *r.EgressMbps)
-	}
 	rows = append(rows, []cell{{text: "TOTAL"},
 		{fmt.Sprintf("%d/%d ok", r.HealthyEdges, len(r.Edges)), r.HealthyEdges < len(r.Edges)},
-		{text: strconv.Itoa(r.Viewers)}, {text: planned(r.CapacityViewers)}, {text: egress}})
+		{text: strconv.Itoa(r.Viewers)}, {text: planned(r.CapacityViewers)}, {text: floatOr(r.EgressMbps, "%.1f")}})
 	widths := make([]int, len(rows[0]))
 	for _, row := range rows {
 		for i, c := range row {
@@ -146,6 +141,20 @@ func (sc Screen) Render(w io.Writer, r Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// cell is one figure on the screen and whether it is red.
+type cell struct {
+	text string
+	bad  bool
+}
+
+// cells are a machine's load as the screen shows it, for an edge's row and
+// the origin's line alike; "-" where not known.
+func (l Load) cells() (egress, nic, cpu cell) {
+	return cell{text: floatOr(l.EgressMbps, "%.1f")},
+		cell{floatOr(l.NICPercent, "%.0f%%"), l.NICPercent != nil && *l.NICPercent > NICWarnPercent},
+		cell{floatOr(l.CPUPercent, "%.0f%%"), l.CPUPercent != nil && *l.CPUPercent > CPUWarnPercent}
 }
 
 func hasProblem(e EdgeReport, substr string) bool {

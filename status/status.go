@@ -1,7 +1,7 @@
 // Package status gathers what `livecdn status` shows: per edge its health,
 // viewers, egress, CPU, segment age and relays; for the origin its
-// publisher, bitrates, frame rate, relays and recording; totals next to the
-// plan's capacity.
+// publisher, bitrates, frame rate, relays, recording, egress and CPU;
+// totals next to the plan's capacity.
 //
 // Every figure comes from an admin-only endpoint of the machine itself: the
 // edge's /healthz and status document (nginx.EdgeStatus, written on the edge,
@@ -51,6 +51,12 @@ type OriginTarget struct {
 	// RecordingReport). Optional: empty (a stack or lab that does not
 	// record), or a 404 (the uploader has not run yet), shows "recording: n/a".
 	RecordingsURL string
+	// NodeExporterURL is its prometheus-node-exporter's /metrics, as on an
+	// edge. Optional: without it (a lab, a bring-your-own origin) CPU and
+	// egress are not known.
+	NodeExporterURL string
+	// NICGbps is its network cap; 0 when unknown (then no NIC share).
+	NICGbps float64
 }
 
 // EdgeTarget is where one edge's figures are served.
@@ -99,7 +105,8 @@ type Collector struct {
 	// RateWindow separates the two samples of a first Collect. Default 1 s.
 	RateWindow time.Duration
 
-	mu   sync.Mutex
+	mu sync.Mutex
+	// prev is each node exporter's last sample, by URL.
 	prev map[string]nodeSample
 }
 
@@ -148,12 +155,8 @@ type EdgeReport struct {
 	Viewers *int `json:"viewers"`
 	// CapacityViewers is EdgeTarget.CapacityViewers.
 	CapacityViewers int `json:"capacityViewers"`
-	// EgressMbps is what the edge sends on every interface but loopback.
-	EgressMbps *float64 `json:"egressMbps"`
-	// NICPercent is EgressMbps in percent of the NIC's cap.
-	NICPercent *float64 `json:"nicPercent"`
-	// CPUPercent is the share of all CPUs not idle.
-	CPUPercent *float64 `json:"cpuPercent"`
+	// Load is the edge's egress and CPU.
+	Load
 	// Connections are nginx's open connections (stub_status).
 	Connections *int `json:"connections"`
 	// SegmentAgeSeconds is the newest segment's age.
@@ -182,6 +185,9 @@ type OriginReport struct {
 	FrameRate float64 `json:"frameRate"`
 	Width     int     `json:"width"`
 	Height    int     `json:"height"`
+	// Load is the origin's egress (the edges' pulls) and CPU (the
+	// transcoder's), known even when rtmp_stat does not answer.
+	Load
 	// Relays lists, per pulled stream (rendition), the edges relaying it.
 	Relays []StreamRelays `json:"relays"`
 	// Recording is the recordings document; null when the origin serves none.
@@ -190,6 +196,18 @@ type OriginReport struct {
 	RecordingError string `json:"recordingError,omitempty"`
 	// Problems are what is red about the origin.
 	Problems []string `json:"problems"`
+}
+
+// Load is what a machine's node exporter says of it, the same figures for
+// an edge and the origin. Each is null while not known: no exporter (the
+// lab), one that did not answer, or the first refresh after it restarted.
+type Load struct {
+	// EgressMbps is what the machine sends on every interface but loopback.
+	EgressMbps *float64 `json:"egressMbps"`
+	// NICPercent is EgressMbps in percent of the NIC's cap.
+	NICPercent *float64 `json:"nicPercent"`
+	// CPUPercent is the share of all CPUs not idle.
+	CPUPercent *float64 `json:"cpuPercent"`
 }
 
 // StreamRelays are the edges relaying one stream.
@@ -275,11 +293,11 @@ func (c *Collector) Collect(ctx context.Context) Report {
 func (c *Collector) edge(ctx context.Context, t EdgeTarget) EdgeReport {
 	e := EdgeReport{Name: t.Name, Region: t.Region, CapacityViewers: t.CapacityViewers, Problems: []string{}, Relays: []nginx.RelayStatus{}}
 	var wg sync.WaitGroup
-	var healthErr, docErr, nodeErr, nginxErr error
+	var healthErr, docErr, nginxErr error
 	var doc nginx.EdgeStatus
-	var rates *nodeRates
+	var loadProblems []string
 	var conns int
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		healthErr = c.health(ctx, t.HealthURL)
@@ -288,13 +306,10 @@ func (c *Collector) edge(ctx context.Context, t EdgeTarget) EdgeReport {
 		defer wg.Done()
 		doc, docErr = c.edgeStatus(ctx, t.StatusURL)
 	}()
-	if t.NodeExporterURL != "" {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rates, nodeErr = c.nodeRates(ctx, t.Name, t.NodeExporterURL)
-		}()
-	}
+	go func() {
+		defer wg.Done()
+		e.Load, loadProblems = c.load(ctx, t.NodeExporterURL, t.NICGbps)
+	}()
 	if t.NginxExporterURL != "" {
 		wg.Add(1)
 		go func() {
@@ -333,21 +348,7 @@ func (c *Collector) edge(ctx context.Context, t EdgeTarget) EdgeReport {
 			e.Problems = append(e.Problems, fmt.Sprintf("%d viewers, over the planned %d per edge", doc.Viewers, t.CapacityViewers))
 		}
 	}
-	if nodeErr != nil {
-		e.Problems = append(e.Problems, "node exporter: "+nodeErr.Error())
-	} else if rates != nil {
-		e.EgressMbps, e.CPUPercent = &rates.egressMbps, &rates.cpuPercent
-		if t.NICGbps > 0 {
-			p := round1(100 * rates.egressMbps / (t.NICGbps * 1000))
-			e.NICPercent = &p
-			if p > NICWarnPercent {
-				e.Problems = append(e.Problems, fmt.Sprintf("NIC at %.0f%% of %.0f Gbps", p, t.NICGbps))
-			}
-		}
-		if rates.cpuPercent > CPUWarnPercent {
-			e.Problems = append(e.Problems, fmt.Sprintf("CPU at %.0f%%", rates.cpuPercent))
-		}
-	}
+	e.Problems = append(e.Problems, loadProblems...)
 	if nginxErr != nil {
 		e.Problems = append(e.Problems, "nginx exporter: "+nginxErr.Error())
 	} else if t.NginxExporterURL != "" {
@@ -380,7 +381,52 @@ func (c *Collector) edgeStatus(ctx context.Context, url string) (nginx.EdgeStatu
 	return doc, nil
 }
 
+// load reads a machine's node exporter at url, none when url is empty:
+// its figures against a NIC of nicGbps (0: unknown), and what is red about
+// them or why they are not known.
+func (c *Collector) load(ctx context.Context, url string, nicGbps float64) (Load, []string) {
+	if url == "" {
+		return Load{}, nil
+	}
+	rates, err := c.nodeRates(ctx, url)
+	if err != nil {
+		return Load{}, []string{"node exporter: " + err.Error()}
+	}
+	l := Load{EgressMbps: &rates.egressMbps, CPUPercent: &rates.cpuPercent}
+	var problems []string
+	if nicGbps > 0 {
+		p := round1(100 * rates.egressMbps / (nicGbps * 1000))
+		l.NICPercent = &p
+		if p > NICWarnPercent {
+			problems = append(problems, fmt.Sprintf("NIC at %.0f%% of %.0f Gbps", p, nicGbps))
+		}
+	}
+	if rates.cpuPercent > CPUWarnPercent {
+		problems = append(problems, fmt.Sprintf("CPU at %.0f%%", rates.cpuPercent))
+	}
+	return l, problems
+}
+
+// origin reads the origin's node exporter while originStat reads the rest:
+// one that does not answer leaves the other's figures standing.
 func (c *Collector) origin(ctx context.Context) OriginReport {
+	t := c.targets.Origin
+	var load Load
+	var loadProblems []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		load, loadProblems = c.load(ctx, t.NodeExporterURL, t.NICGbps)
+	}()
+	o := c.originStat(ctx)
+	<-done
+	o.Load = load
+	o.Problems = append(o.Problems, loadProblems...)
+	return o
+}
+
+// originStat reads the origin's rtmp_stat and recordings document.
+func (c *Collector) originStat(ctx context.Context) OriginReport {
 	o := OriginReport{Relays: []StreamRelays{}, Problems: []string{}}
 	var wg sync.WaitGroup
 	var stat []byte

@@ -80,6 +80,120 @@ func TestParseStatOfALadderOrigin(t *testing.T) {
 		"the transcoder playing live/lab is no edge, and the ladder's publishers are not relays")
 	require.Nil(t, o.Recording, "an uploader that has not run yet (404) is n/a, not a problem")
 	require.Empty(t, o.Problems)
+	require.Equal(t, Load{}, o.Load, "a lab's origin has no node exporter: unknown")
+	require.Equal(t, map[string]any{"egressMbps": nil, "nicPercent": nil, "cpuPercent": nil}, originLoadJSON(t, o),
+		"unknown is null, never 0")
+}
+
+// originLoadJSON is the origin's load as --json prints it.
+func originLoadJSON(t *testing.T, o OriginReport) map[string]any {
+	t.Helper()
+	data, err := json.Marshal(Report{Origin: o})
+	require.NoError(t, err)
+	var r struct{ Origin map[string]any }
+	require.NoError(t, json.Unmarshal(data, &r))
+	out := map[string]any{}
+	for _, k := range []string{"egressMbps", "nicPercent", "cpuPercent"} {
+		v, ok := r.Origin[k]
+		require.True(t, ok, "the origin object has %s", k)
+		out[k] = v
+	}
+	return out
+}
+
+// fakeNodeExporter serves what a node exporter says of a 4-vCPU machine
+// that sends mbps and keeps busyPercent of its CPUs busy: counters that
+// grow with real time, as the real ones do, and a loopback interface that
+// must not count as egress.
+func fakeNodeExporter(t *testing.T, mbps, busyPercent float64) string {
+	t.Helper()
+	start := time.Now()
+	metrics := func(w http.ResponseWriter) {
+		secs := 100 + time.Since(start).Seconds()
+		for cpu := range 4 {
+			fmt.Fprintf(w, "node_cpu_seconds_total{cpu=\"%d\",mode=\"idle\"} %f\n", cpu, secs*(1-busyPercent/100))
+			fmt.Fprintf(w, "node_cpu_seconds_total{cpu=\"%d\",mode=\"user\"} %f\n", cpu, secs*busyPercent/100)
+		}
+		fmt.Fprintf(w, "node_network_transmit_bytes_total{device=\"eth0\"} %f\n", secs*mbps*1e6/8)
+		fmt.Fprintf(w, "node_network_transmit_bytes_total{device=\"lo\"} %f\n", secs*1e9)
+	}
+	return serve(t, map[string]func(http.ResponseWriter){"/metrics": metrics}) + "/metrics"
+}
+
+// ladderOrigin serves the captured rtmp_stat of a ladder origin.
+func ladderOrigin(t *testing.T) string {
+	t.Helper()
+	body, err := os.ReadFile("testdata/rtmp_stat_ladder.xml")
+	require.NoError(t, err)
+	return serve(t, map[string]func(http.ResponseWriter){"/stat": text(200, string(body))}) + "/stat"
+}
+
+// TestOriginLoad: the origin's egress, NIC share and CPU come from its
+// node exporter, computed as an edge's and red past the same thresholds,
+// and --json names them as it does an edge's.
+func TestOriginLoad(t *testing.T) {
+	c := NewCollector(Targets{Stream: ladder, Origin: OriginTarget{StatURL: ladderOrigin(t), NodeExporterURL: fakeNodeExporter(t, 1950, 90), NICGbps: 2}}, time.Second)
+	c.RateWindow = 300 * time.Millisecond
+	for refresh := range 2 { // the first takes two samples, the second uses the first's
+		o := c.Collect(context.Background()).Origin
+		require.True(t, o.Publishing, "refresh %d", refresh)
+		require.Len(t, o.Relays, 2)
+		require.InEpsilon(t, 1950, *o.EgressMbps, 0.05, "loopback is not egress")
+		require.InDelta(t, *o.EgressMbps/20, *o.NICPercent, 0.1, "of a 2 Gbps NIC")
+		require.Equal(t, 90.0, *o.CPUPercent)
+		require.Len(t, o.Problems, 2, "%v", o.Problems)
+		require.Regexp(t, `^NIC at 9\d% of 2 Gbps$`, o.Problems[0])
+		require.Equal(t, "CPU at 90%", o.Problems[1])
+		got := originLoadJSON(t, o)
+		require.Equal(t, 90.0, got["cpuPercent"])
+		require.Equal(t, *o.EgressMbps, got["egressMbps"])
+		require.Equal(t, *o.NICPercent, got["nicPercent"])
+	}
+
+	// Without the size's cap there is no share to show.
+	c = NewCollector(Targets{Stream: ladder, Origin: OriginTarget{StatURL: ladderOrigin(t), NodeExporterURL: fakeNodeExporter(t, 80, 30)}}, time.Second)
+	c.RateWindow = 300 * time.Millisecond
+	o := c.Collect(context.Background()).Origin
+	require.InEpsilon(t, 80, *o.EgressMbps, 0.05)
+	require.Nil(t, o.NICPercent)
+	require.Equal(t, 30.0, *o.CPUPercent)
+	require.Empty(t, o.Problems)
+}
+
+// TestOriginExporterAndStatFailApart: a node exporter that does not answer
+// leaves its figures unknown and the stream's standing, and a dead
+// rtmp_stat leaves the load standing.
+func TestOriginExporterAndStatFailApart(t *testing.T) {
+	// The servers first: refused's port is free only until another listens.
+	stat, exporter := ladderOrigin(t), fakeNodeExporter(t, 40, 20)
+	dead := refused(t)
+	c := NewCollector(Targets{Name: "lab", Stream: ladder, Origin: OriginTarget{StatURL: stat, NodeExporterURL: dead + "/metrics", NICGbps: 2}}, time.Second)
+	r := c.Collect(context.Background())
+	o := r.Origin
+	require.True(t, o.Reachable)
+	require.True(t, o.Publishing)
+	require.Equal(t, 1267, o.VideoKbps)
+	require.Len(t, o.Relays, 2)
+	require.Equal(t, Load{}, o.Load)
+	require.Len(t, o.Problems, 1)
+	require.Contains(t, o.Problems[0], "node exporter: ")
+	require.Contains(t, o.Problems[0], "connection refused")
+	require.Equal(t, map[string]any{"egressMbps": nil, "nicPercent": nil, "cpuPercent": nil}, originLoadJSON(t, o))
+	var screen bytes.Buffer
+	require.NoError(t, Screen{}.Render(&screen, r))
+	require.Contains(t, screen.String(), "\nORIGIN  publishing from 127.0.0.1 ")
+	require.Contains(t, screen.String(), "\n        egress Mbps: -   NIC: -   CPU: -\n")
+	require.Contains(t, screen.String(), "\n        relays per rendition: lab_360p→2  lab_240p→2\n")
+	require.Contains(t, screen.String(), "\n! origin: node exporter: ")
+
+	c = NewCollector(Targets{Stream: ladder, Origin: OriginTarget{StatURL: dead + "/stat", NodeExporterURL: exporter, NICGbps: 2}}, time.Second)
+	c.RateWindow = 300 * time.Millisecond
+	o = c.Collect(context.Background()).Origin
+	require.False(t, o.Reachable)
+	require.Equal(t, 20.0, *o.CPUPercent, "the machine answers though its nginx does not")
+	require.InDelta(t, 2.0, *o.NICPercent, 0.2)
+	require.Len(t, o.Problems, 1)
+	require.Contains(t, o.Problems[0], "unreachable: ")
 }
 
 func TestOriginProblems(t *testing.T) {
@@ -213,17 +327,25 @@ func TestNodeExporterAsDebianShipsIt(t *testing.T) {
 
 	c := NewCollector(Targets{}, time.Second)
 	c.RateWindow = 300 * time.Millisecond
-	r, err := c.nodeRates(context.Background(), "e", url)
+	r, err := c.nodeRates(context.Background(), url)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, r.cpuPercent, 0.0)
 	require.LessOrEqual(t, r.cpuPercent, 100.0)
 	require.GreaterOrEqual(t, r.egressMbps, 0.0)
-	_, err = c.nodeRates(context.Background(), "e", url)
+	_, err = c.nodeRates(context.Background(), url)
 	require.NoError(t, err, "the second refresh uses the first one's sample")
 
 	e := c.edge(context.Background(), EdgeTarget{Name: "e", HealthURL: url, StatusURL: url, NodeExporterURL: url, NICGbps: 2})
 	require.NotNil(t, e.NICPercent)
 	require.InDelta(t, *e.EgressMbps/20, *e.NICPercent, 0.1)
+
+	// The origin runs the same exporter with the same arguments.
+	c = NewCollector(Targets{Origin: OriginTarget{StatURL: refused(t) + "/stat", NodeExporterURL: url, NICGbps: 10}}, time.Second)
+	c.RateWindow = 300 * time.Millisecond
+	o := c.Collect(context.Background()).Origin
+	require.NotNil(t, o.CPUPercent, "%v", o.Problems)
+	require.NotNil(t, o.NICPercent)
+	require.InDelta(t, *o.EgressMbps/100, *o.NICPercent, 0.1)
 }
 
 func TestParseMetrics(t *testing.T) {
@@ -255,15 +377,15 @@ func TestScreen(t *testing.T) {
 	r := Report{
 		Time: time.Date(2026, 11, 29, 14, 5, 0, 0, time.UTC), Name: "animecon",
 		Origin: OriginReport{Reachable: true, Publishing: true, PublisherAddress: "198.51.100.23", BitrateKbps: 6128, VideoKbps: 6000, AudioKbps: 128,
-			FrameRate: 29.97, Width: 1920, Height: 1080,
+			FrameRate: 29.97, Width: 1920, Height: 1080, Load: Load{EgressMbps: ptr(1120.4), NICPercent: ptr(11.2), CPUPercent: ptr(88.0)},
 			Relays:    []StreamRelays{{Stream: "con_720p", Edges: []string{"ams3-1", "ams3-2"}}, {Stream: "con_480p", Edges: []string{"ams3-1"}}},
 			Recording: &RecordingReport{Updated: time.Date(2026, 11, 29, 14, 4, 55, 0, time.UTC), Recording: 1, Pending: 5, PendingBytes: 3 << 30},
-			Problems:  []string{"5 recorded chunks wait for upload"}},
+			Problems:  []string{"5 recorded chunks wait for upload", "CPU at 88%"}},
 		Edges: []EdgeReport{
-			{Name: "ams3-1", Region: "ams3", Healthy: true, Viewers: ptr(812), CapacityViewers: 1365, EgressMbps: ptr(4120.5), NICPercent: ptr(41.2), CPUPercent: ptr(38.0),
+			{Name: "ams3-1", Region: "ams3", Healthy: true, Viewers: ptr(812), CapacityViewers: 1365, Load: Load{EgressMbps: ptr(4120.5), NICPercent: ptr(41.2), CPUPercent: ptr(38.0)},
 				Connections: ptr(830), SegmentAgeSeconds: ptr(1.2), Relays: []nginx.RelayStatus{{Stream: "con_720p", Live: true}, {Stream: "con_480p", Live: true}}, OriginRelays: ptr(2)},
 			{Name: "ams3-2", Region: "ams3", Healthy: false, Problems: []string{"unhealthy: http://203.0.113.12:80/healthz: 503 con_480p: not receiving from the origin", "relay con_480p is down"},
-				Viewers: ptr(15), CapacityViewers: 1365, EgressMbps: ptr(80.0), NICPercent: ptr(0.8), CPUPercent: ptr(91.0), Connections: ptr(20), SegmentAgeSeconds: ptr(9.5),
+				Viewers: ptr(15), CapacityViewers: 1365, Load: Load{EgressMbps: ptr(80.0), NICPercent: ptr(0.8), CPUPercent: ptr(91.0)}, Connections: ptr(20), SegmentAgeSeconds: ptr(9.5),
 				Relays: []nginx.RelayStatus{{Stream: "con_720p", Live: true}, {Stream: "con_480p", Live: false}}, OriginRelays: ptr(1)},
 			{Name: "nyc3-1", Region: "nyc3", Problems: []string{"unhealthy: dial tcp 203.0.113.20:80: i/o timeout"}, CapacityViewers: 1365},
 		},

@@ -112,6 +112,7 @@ func TestStatusCountsViewersAndShowsAKilledEdge(t *testing.T) {
 	require.True(t, r.Origin.Publishing, "%+v", r.Origin)
 	require.Equal(t, 3, r.HealthyEdges)
 	require.Nil(t, r.Origin.Recording, "the lab serves no recordings document: n/a")
+	require.Equal(t, status.Load{}, r.Origin.Load, "the lab runs no node exporter: the origin's load is unknown")
 	for _, s := range r.Origin.Relays {
 		require.Equal(t, []string{"edge-1", "edge-2", "edge-3"}, s.Edges, "relays of %s", s.Stream)
 	}

@@ -174,9 +174,10 @@ func deployedTargets(ctx context.Context, name, stack, dir string, s *config.Set
 	return stackTargets(name, st, []byte(out))
 }
 
-// stackTargets turns `pulumi stack output --json` into targets: the edges
-// by address (the status document and exporters are reached by address),
-// their capacity from the plan.
+// stackTargets turns `pulumi stack output --json` into targets: the
+// machines by address (the status document and exporters are reached by
+// address), the edges' capacity from the plan, NIC caps from the sizes. A
+// bring-your-own origin runs no node exporter: its load is not known.
 func stackTargets(name string, st *blueprint.Stack, outputJSON []byte) (status.Targets, error) {
 	var out stackOutputs
 	if err := json.Unmarshal(outputJSON, &out); err != nil {
@@ -194,6 +195,11 @@ func stackTargets(name string, st *blueprint.Stack, outputJSON []byte) (status.T
 	}
 	if out.Recordings != nil {
 		t.Origin.RecordingsURL = out.Recordings.StatusURL
+	}
+	if !st.Origin.BYO {
+		size, _ := config.LookupSize(st.Origin.Size)
+		t.Origin.NodeExporterURL = blueprint.NodeExporterURL(u.Hostname())
+		t.Origin.NICGbps = size.NetworkGbps
 	}
 	perEdge := map[string]int{}
 	for _, r := range st.Plan.Regions {

@@ -49,8 +49,12 @@ func TestStackTargetsPairOutputsWithThePlan(t *testing.T) {
 	st := loadAnimecon(t)
 	tg, err := stackTargets("animecon", st, []byte(animeconOutputs(animeconEdges...)))
 	require.NoError(t, err)
-	require.Equal(t, "http://203.0.113.5:8080/stat", tg.Origin.StatURL)
-	require.Equal(t, "http://203.0.113.5:8080/recordings.json", tg.Origin.RecordingsURL, "from the recordings output")
+	require.Equal(t, status.OriginTarget{
+		StatURL:         "http://203.0.113.5:8080/stat",
+		RecordingsURL:   "http://203.0.113.5:8080/recordings.json", // from the recordings output
+		NodeExporterURL: "http://203.0.113.5:9100/metrics",
+		NICGbps:         2, // c-4
+	}, tg.Origin)
 	require.Equal(t, 2000, tg.PlannedViewers)
 	require.Len(t, tg.Edges, 6)
 	require.Equal(t, status.EdgeTarget{
@@ -62,6 +66,20 @@ func TestStackTargetsPairOutputsWithThePlan(t *testing.T) {
 		NICGbps:          10, CapacityViewers: 1365,
 	}, tg.Edges[0])
 	require.Equal(t, "sgp1-2", tg.Edges[5].Name)
+}
+
+// A team's own server runs no node exporter (nothing of ours would keep it
+// to admins): its load is not asked for, so status shows it as unknown.
+func TestStackTargetsOfABringYourOwnOrigin(t *testing.T) {
+	s, err := config.LoadStackFile(filepath.Join(renderTestdata, "Pulumi.byo.yaml"))
+	require.NoError(t, err)
+	st, err := blueprint.New(s)
+	require.NoError(t, err)
+	outputs := `{"ingestUrl":"rtmp://203.0.113.50:1935/live/x","edges":{"fra1-1":{"region":"fra1","address":"203.0.113.60"}}}`
+	tg, err := stackTargets("byo", st, []byte(outputs))
+	require.NoError(t, err)
+	require.Equal(t, status.OriginTarget{StatURL: "http://203.0.113.50:8080/stat"}, tg.Origin)
+	require.Equal(t, "http://203.0.113.60:9100/metrics", tg.Edges[0].NodeExporterURL)
 }
 
 func TestStackTargetsRefuseOutputsThatDoNotMatch(t *testing.T) {
@@ -96,6 +114,7 @@ func TestStatusOfAStackReadsPulumiAndShowsDeadMachines(t *testing.T) {
 	var r status.Report
 	require.NoError(t, json.Unmarshal([]byte(out), &r))
 	require.False(t, r.Origin.Reachable)
+	require.Equal(t, status.Load{}, r.Origin.Load, "the origin's node exporter is dead too")
 	require.Len(t, r.Edges, 6)
 	for _, e := range r.Edges {
 		require.False(t, e.Healthy, e.Name)
@@ -108,6 +127,7 @@ func TestStatusOfAStackReadsPulumiAndShowsDeadMachines(t *testing.T) {
 	screen, _, err := runStatusForTest(t, "--stack", "animecon", "--dir", repoRoot, "--timeout", "1s")
 	require.NoError(t, err)
 	require.Contains(t, screen, "ORIGIN  UNREACHABLE!")
+	require.Contains(t, screen, "\n        egress Mbps: -   NIC: -   CPU: -\n")
 	require.Contains(t, screen, "TOTAL   0/6 ok!")
 }
 

@@ -75,10 +75,16 @@ func TestDevStack(t *testing.T) {
 		wantDropped(t, r, r.ViewerAddress(), addr, "a viewer reading an edge's exporter")
 		wantOpen(t, r, r.AdminAddress(), addr, "the operator reading an edge's exporter")
 	}
+	// The origin droplet's node exporter, which the bring-your-own
+	// bootstrap above neither installs nor stops.
+	originExporter := net.JoinHostPort(origin.Address, strconv.Itoa(blueprint.NodeExporterPort))
+	wantDropped(t, r, r.ViewerAddress(), originExporter, "a viewer reading the origin's node exporter")
+	wantOpen(t, r, r.AdminAddress(), originExporter, "the operator reading the origin's node exporter")
 	for url, want := range map[string]string{
-		blueprint.NodeExporterURL(edge.Address):  "\nnode_network_transmit_bytes_total{",
-		blueprint.NginxExporterURL(edge.Address): "\nnginx_up 1\n",
-		blueprint.EdgeStatusURL(edge.Address):    `"edge": "ams3-1"`,
+		blueprint.NodeExporterURL(edge.Address):   "\nnode_network_transmit_bytes_total{",
+		blueprint.NginxExporterURL(edge.Address):  "\nnginx_up 1\n",
+		blueprint.EdgeStatusURL(edge.Address):     `"edge": "ams3-1"`,
+		blueprint.NodeExporterURL(origin.Address): "\nnode_cpu_seconds_total{",
 	} {
 		eventually(t, "the operator reads "+url, healTimeout, adminBodyContains(r, url, want))
 	}
