@@ -3,6 +3,7 @@ package status
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -124,7 +125,7 @@ func (sc Screen) Render(w io.Writer, r Report) error {
 		fmt.Fprintf(&b, "planned audience %d, capacity %d viewers\n", r.PlannedViewers, r.CapacityViewers)
 	}
 
-	var problems []string
+	problems := slices.Clone(r.Problems)
 	for _, p := range o.Problems {
 		problems = append(problems, "origin: "+p)
 	}

@@ -110,6 +110,11 @@ type Collector struct {
 	prev map[string]nodeSample
 }
 
+// SetTargets replaces the machines the next Collect fetches, as a rolling
+// `pulumi up` replaces edges; call it between Collects. Rates of exporters
+// at unchanged URLs go on from their last sample.
+func (c *Collector) SetTargets(t Targets) { c.targets = t }
+
 // NewCollector collects from targets, giving each request timeout.
 func NewCollector(t Targets, timeout time.Duration) *Collector {
 	return &Collector{
@@ -133,6 +138,9 @@ type Report struct {
 	// EgressMbps is the sum over the edges whose exporter answered; null
 	// when none did.
 	EgressMbps *float64 `json:"egressMbps"`
+	// Problems are what is wrong beyond one machine, e.g. the stack's
+	// outputs could not be read again.
+	Problems []string `json:"problems"`
 	// HealthyEdges counts the healthy edges.
 	HealthyEdges int `json:"healthyEdges"`
 	// CapacityViewers is the plan's viewers over every edge; 0 when unknown.
@@ -238,7 +246,7 @@ type RecordingReport struct {
 // Collect fetches every machine at once and returns the report. It never
 // fails: what did not answer is in the report.
 func (c *Collector) Collect(ctx context.Context) Report {
-	r := Report{Time: time.Now().UTC(), Name: c.targets.Name, PlannedViewers: c.targets.PlannedViewers}
+	r := Report{Time: time.Now().UTC(), Name: c.targets.Name, PlannedViewers: c.targets.PlannedViewers, Problems: []string{}}
 	r.Edges = make([]EdgeReport, len(c.targets.Edges))
 	var wg sync.WaitGroup
 	for i, e := range c.targets.Edges {

@@ -45,6 +45,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	interval := fs.Duration("interval", 5*time.Second, "time between refreshes with --watch")
 	asJSON := fs.Bool("json", false, "print one JSON document per refresh instead of the screen")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long each machine may take to answer")
+	reload := fs.Duration("reload", 30*time.Second, "with --watch --stack, how often to read the stack's outputs again (a `pulumi up` replaces machines)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,6 +54,8 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("--interval %s: refresh at most once a second, e.g. --interval 5s", *interval)
 	case *timeout <= 0 || *timeout >= *interval && *watch:
 		return fmt.Errorf("--timeout %s: use a positive duration below --interval (%s), e.g. --timeout 3s", *timeout, *interval)
+	case *reload < *interval:
+		return fmt.Errorf("--reload %s: read the outputs at most once per refresh (--interval %s), e.g. --reload 30s", *reload, *interval)
 	case *labFile != "" && *sf.stack != "":
 		return errors.New("--lab and --stack: give one, --stack for a deployed stack or --lab for a lab")
 	case *labFile == "" && *sf.stack == "" && fs.NArg() == 0:
@@ -60,6 +63,8 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	var targets status.Targets
+	// readTargets reads a stack's outputs again; nil for a lab.
+	var readTargets func() (status.Targets, error)
 	var err error
 	if *labFile != "" {
 		if fs.NArg() > 0 {
@@ -72,7 +77,8 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if name, s, err = sf.load(fs); err != nil {
 			return err
 		}
-		targets, err = deployedTargets(ctx, name, *sf.stack, *sf.dir, s)
+		readTargets = func() (status.Targets, error) { return deployedTargets(ctx, name, *sf.stack, *sf.dir, s) }
+		targets, err = readTargets()
 	}
 	if err != nil {
 		return err
@@ -80,10 +86,26 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	c := status.NewCollector(targets, *timeout)
 	screen := status.Screen{Color: isTerminal(stdout)}
+	read := time.Now()
+	var readErr error
 	for {
+		if readTargets != nil && time.Since(read) >= *reload {
+			// Rolling changes replace edges mid-event: follow them. What
+			// cannot be read again leaves the last outputs on screen, saying so.
+			read = time.Now()
+			if t, err := readTargets(); err != nil {
+				readErr = err
+			} else {
+				c.SetTargets(t)
+				readErr = nil
+			}
+		}
 		r := c.Collect(ctx)
 		if ctx.Err() != nil {
 			return nil // interrupted mid-refresh
+		}
+		if readErr != nil {
+			r.Problems = append(r.Problems, "showing the outputs read before: "+readErr.Error())
 		}
 		if *asJSON {
 			line, err := json.Marshal(r)

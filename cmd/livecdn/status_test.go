@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
+	"io"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -131,6 +134,61 @@ func TestStatusOfAStackReadsPulumiAndShowsDeadMachines(t *testing.T) {
 	require.Contains(t, screen, "TOTAL   0/6 ok!")
 }
 
+// TestStatusWatchFollowsTheStacksOutputs: with --watch, status reads the
+// stack's outputs again every --reload, so an edge a rolling `pulumi up`
+// replaced is fetched at its new address; outputs it cannot read again
+// leave the last ones in place and say why.
+func TestStatusWatchFollowsTheStacksOutputs(t *testing.T) {
+	bin := t.TempDir()
+	outputs := strings.ReplaceAll(animeconOutputs(animeconEdges...), "203.0.113.", "127.0.3.")
+	replaced := strings.Replace(outputs, `"127.0.3.10"`, `"127.0.3.99"`, 1)
+	require.NotEqual(t, outputs, replaced)
+	// The stand-in Pulumi CLI answers the outputs, then the outputs after
+	// ams3-1 was replaced, then fails as a CLI without its backend does.
+	script := "#!/bin/sh\n" +
+		"n=$(cat " + bin + "/calls 2>/dev/null || echo 0); echo $((n + 1)) > " + bin + "/calls\n" +
+		"case $n in\n" +
+		"0) cat <<'EOF'\n" + outputs + "\nEOF\n;;\n" +
+		"1) cat <<'EOF'\n" + replaced + "\nEOF\n;;\n" +
+		"*) echo 'error: could not reach the backend' >&2; exit 255;;\n" +
+		"esac\n"
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "pulumi"), []byte(script), 0o755))
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- runStatus(ctx, []string{"--stack", "animecon", "--dir", repoRoot, "--watch", "--json",
+			"--interval", "1s", "--reload", "1s", "--timeout", "500ms"}, pw, io.Discard)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	lines.Buffer(nil, 1<<20)
+	var reports []status.Report
+	for len(reports) < 3 && lines.Scan() {
+		var r status.Report
+		require.NoError(t, json.Unmarshal(lines.Bytes(), &r))
+		reports = append(reports, r)
+	}
+	cancel()
+	go io.Copy(io.Discard, pr) //nolint:errcheck // drain until runStatus returns
+	require.NoError(t, <-done)
+	require.Len(t, reports, 3)
+
+	ams := func(r status.Report) string { return strings.Join(r.Edges[0].Problems, "; ") }
+	require.Equal(t, "ams3-1", reports[0].Edges[0].Name)
+	require.Contains(t, ams(reports[0]), "127.0.3.10")
+	require.Empty(t, reports[0].Problems)
+	require.Contains(t, ams(reports[1]), "127.0.3.99", "the replaced edge is fetched at its new address")
+	require.Empty(t, reports[1].Problems)
+	require.Contains(t, ams(reports[2]), "127.0.3.99", "the last outputs stay")
+	require.Len(t, reports[2].Problems, 1)
+	require.Contains(t, reports[2].Problems[0], "showing the outputs read before")
+	require.Contains(t, reports[2].Problems[0], "could not reach the backend")
+}
+
 func TestStatusFlagErrors(t *testing.T) {
 	lab := filepath.Join(t.TempDir(), "lab.json")
 	require.NoError(t, os.WriteFile(lab, []byte(`{"ingest":"rtmp://127.0.0.1:1/live"}`), 0o644))
@@ -142,6 +200,7 @@ func TestStatusFlagErrors(t *testing.T) {
 		{[]string{"--stack", "animecon", "--lab", lab}, "--lab and --stack: give one"},
 		{[]string{"--lab", lab, "--interval", "100ms"}, "--interval 100ms: refresh at most once a second"},
 		{[]string{"--lab", lab, "--watch", "--interval", "2s", "--timeout", "5s"}, "--timeout 5s: use a positive duration below --interval (2s)"},
+		{[]string{"--stack", "animecon", "--watch", "--interval", "10s", "--reload", "5s"}, "--reload 5s: read the outputs at most once per refresh (--interval 10s)"},
 		{[]string{"--lab", filepath.Join(t.TempDir(), "none.json")}, "save the line `livecdn lab` prints"},
 		{[]string{"--lab", lab}, "no originStat or edges"},
 		{[]string{"--stack", "nosuch", "--dir", repoRoot}, "stack nosuch: "},
