@@ -147,6 +147,13 @@ func Start(ctx context.Context, opts Options) (_ *Rehearsal, err error) {
 	if err := opts.withDefaults(); err != nil {
 		return nil, err
 	}
+	// The rehearsal's CA stands in for the public ones: it signs what a
+	// stack file cannot give (its certificate, held encrypted there) and
+	// what public services would serve (the Spaces endpoint).
+	ca, err := opts.standInCA()
+	if err != nil {
+		return nil, err
+	}
 	st, err := blueprint.New(opts.Settings)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", opts.Stack, err)
@@ -175,19 +182,11 @@ func Start(ctx context.Context, opts Options) (_ *Rehearsal, err error) {
 		return nil, err
 	}
 
-	// The rehearsal's CA stands in for the public ones: it signs what a
-	// stack file cannot give (its certificate, held encrypted there) and
-	// what public services would serve (the Spaces endpoint).
-	ca, err := r.standInCA()
-	if err != nil {
-		return nil, err
-	}
-
 	// Render every machine as the cloud would: the origin's reserved IP is
 	// the origin VM's address; the Spaces key is the stand-in bucket's.
 	cloud := blueprint.Cloud{
-		OriginAddress: addrs[st.Origin.Name], StreamKey: r.opts.StreamKey,
-		Certificate: r.opts.Certificate, CertificateKey: r.opts.CertificateKey,
+		OriginAddress: addrs[st.Origin.Name], StreamKey: opts.StreamKey,
+		Certificate: opts.Certificate, CertificateKey: opts.CertificateKey,
 	}
 	if rec := opts.Settings.Recordings; rec != nil {
 		if r.spaces, err = newSpaces(rec, addrs[st.Origin.Name]); err != nil {
@@ -344,7 +343,7 @@ func Start(ctx context.Context, opts Options) (_ *Rehearsal, err error) {
 		Ingest:         blueprint.IngestServer(blueprint.HostOf(addrs[st.Origin.Name])),
 		CAFile:         r.caFile,
 		Stream:         stream.Name,
-		StreamKey:      r.opts.StreamKey,
+		StreamKey:      opts.StreamKey,
 		Domain:         opts.Settings.Domain,
 		Accel:          accel,
 		Machines:       booted,
@@ -395,14 +394,14 @@ func (o *Options) withDefaults() error {
 }
 
 // standInCA makes the rehearsal's CA when something needs it, and from it
-// the stack's certificate unless Options gave one; nil when nothing does.
-func (r *Rehearsal) standInCA() (*throwaway.CA, error) {
-	s := r.opts.Settings
-	needCert := s.HTTPS() && r.opts.Certificate == ""
+// the stack's certificate unless one was given; nil when nothing does.
+func (o *Options) standInCA() (*throwaway.CA, error) {
+	s := o.Settings
+	needCert := s.HTTPS() && o.Certificate == ""
 	if !needCert && s.Recordings == nil {
 		return nil, nil
 	}
-	ca, err := throwaway.NewCA("livecdn rehearsal " + r.opts.Stack)
+	ca, err := throwaway.NewCA("livecdn rehearsal " + o.Stack)
 	if err != nil {
 		return nil, err
 	}
@@ -411,7 +410,7 @@ func (r *Rehearsal) standInCA() (*throwaway.CA, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.opts.Certificate, r.opts.CertificateKey = leaf.Chain, leaf.Key
+		o.Certificate, o.CertificateKey = leaf.Chain, leaf.Key
 	}
 	return ca, nil
 }
