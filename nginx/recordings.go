@@ -86,6 +86,25 @@ const (
 	RecordUnit = "livecdn-recordings.service"
 )
 
+// RecordStatus is the document RecordScript writes to RecordStatusFile
+// (served as RecordStatusPath), field for field; docs/RECORDINGS.md says
+// what each means. Times are the script's UTC "2006-01-02T15:04:05Z"; the
+// optional ones are "" when unset.
+type RecordStatus struct {
+	Updated      time.Time `json:"updated"`
+	Bucket       string    `json:"bucket"`
+	Prefix       string    `json:"prefix"`
+	Recording    int       `json:"recording"`
+	Pending      int       `json:"pending"`
+	PendingBytes int64     `json:"pendingBytes"`
+	Uploaded     int       `json:"uploaded"`
+	LastUploaded string    `json:"lastUploaded"`
+	Failures     int       `json:"failures"`
+	LastError    string    `json:"lastError"`
+	LastErrorAt  string    `json:"lastErrorAt"`
+	RetryAt      string    `json:"retryAt"`
+}
+
 var (
 	// bucketRE is an S3 bucket name as Spaces accepts it: 3-63 lowercase
 	// letters, digits and dashes, starting and ending with a letter or digit.

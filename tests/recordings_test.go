@@ -33,24 +33,10 @@ func recordingLab(t *testing.T, opts lab.Options, chunk time.Duration) *lab.Lab 
 	return l
 }
 
-// uploaderStatus is the origin's /recordings.json (docs/RECORDINGS.md).
-type uploaderStatus struct {
-	Updated      string `json:"updated"`
-	Bucket       string `json:"bucket"`
-	Prefix       string `json:"prefix"`
-	Recording    int    `json:"recording"`
-	Pending      int    `json:"pending"`
-	PendingBytes int64  `json:"pendingBytes"`
-	Uploaded     int    `json:"uploaded"`
-	LastUploaded string `json:"lastUploaded"`
-	Failures     int    `json:"failures"`
-	LastError    string `json:"lastError"`
-	LastErrorAt  string `json:"lastErrorAt"`
-	RetryAt      string `json:"retryAt"`
-}
-
-func readStatus(ctx context.Context, url string) (uploaderStatus, error) {
-	var s uploaderStatus
+// readStatus reads the origin's uploader status as a client of the lab would,
+// refusing fields the document does not define.
+func readStatus(ctx context.Context, url string) (nginx.RecordStatus, error) {
+	var s nginx.RecordStatus
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return s, err
@@ -134,7 +120,7 @@ func TestRecordingChunksReachTheBucketWhileStreaming(t *testing.T) {
 		}
 		return nil
 	})
-	var status uploaderStatus
+	var status nginx.RecordStatus
 	eventually(t, "the status counts them", func(ctx context.Context) (err error) {
 		status, err = readStatus(ctx, info.Status)
 		if err == nil && status.Uploaded < 3 {
@@ -213,7 +199,7 @@ func TestStoppingTheOriginUploadsItsOpenChunk(t *testing.T) {
 	require.Empty(t, append(o, c...), "nothing is left only on the origin")
 	data, err := os.ReadFile(filepath.Join(l.Dir(), "origin", "recordings", nginx.RecordStatusFile))
 	require.NoError(t, err)
-	var last uploaderStatus
+	var last nginx.RecordStatus
 	require.NoError(t, json.Unmarshal(data, &last))
 	require.Equal(t, open[0], last.LastUploaded)
 	require.Zero(t, last.Recording+last.Pending)

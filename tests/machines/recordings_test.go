@@ -30,15 +30,9 @@ func animeconRecordings(s *config.Settings) *config.Recordings {
 	return &config.Recordings{Bucket: "animecon-team-recordings", Region: s.Origin.Region, Prefix: "animecon-2026", ChunkMinutes: 1}
 }
 
-// uploaderStatus is the part of the origin's /recordings.json the tests
-// read (docs/RECORDINGS.md).
-type uploaderStatus struct {
-	Recording, Pending, Uploaded, Failures int
-	LastError                              string
-}
-
-func readUploaderStatus(ctx context.Context, r *rehearsal.Rehearsal) (uploaderStatus, error) {
-	var st uploaderStatus
+// readUploaderStatus reads the origin's uploader status as the operator.
+func readUploaderStatus(ctx context.Context, r *rehearsal.Rehearsal) (nginx.RecordStatus, error) {
+	var st nginx.RecordStatus
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.Info().Recordings.Status, nil)
 	if err != nil {
 		return st, err
