@@ -42,9 +42,12 @@ var spacesRegions = []string{"ams3", "atl1", "blr1", "fra1", "lon1", "mkc1", "ny
 // SpacesRegions lists the regions a recordings bucket can be in, sorted.
 func SpacesRegions() []string { return slices.Clone(spacesRegions) }
 
+// SpacesDomain is the domain under which every Spaces region's S3 API answers.
+const SpacesDomain = "digitaloceanspaces.com"
+
 // SpacesHost is the S3 API's host name in a Spaces region; a bucket is also reachable as
 // BUCKET.SpacesHost(region) (virtual-host style).
-func SpacesHost(region string) string { return region + ".digitaloceanspaces.com" }
+func SpacesHost(region string) string { return region + "." + SpacesDomain }
 
 // SpacesEndpoint is the S3 API endpoint of a Spaces region.
 func SpacesEndpoint(region string) string { return "https://" + SpacesHost(region) }

@@ -131,7 +131,7 @@ func newRclone(endpoint string) (*rclone, error) {
 			accessKeyEnv[0], secretKeyEnv[0], accessKeyEnv[1], secretKeyEnv[1])
 	}
 	provider := "Other"
-	if strings.HasSuffix(endpoint, ".digitaloceanspaces.com") {
+	if strings.HasSuffix(endpoint, "."+config.SpacesDomain) {
 		provider = "DigitalOcean"
 	}
 	env := []string{
